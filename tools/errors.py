@@ -3,12 +3,12 @@
     OllamaError
     ├── OllamaUnavailable      also ConnectionError: nothing answers at the base URL
     ├── OllamaTimeout          also TimeoutError: a configured timeout ran out
-    ├── ProtocolError          a reply that is not what Ollama sends (bad NDJSON line, bad JSON)
-    ├── InvalidModelName       also ValueError: a name that fails Ollama's grammar, found before sending
-    └── OllamaAPIError         also RuntimeError: Ollama answered with an error; carries status and message
-        ├── ModelNotFound      also LookupError: the model is not installed (or not in the registry)
+    ├── ProtocolError          a reply Ollama would not send (bad NDJSON line, bad JSON)
+    ├── InvalidModelName       also ValueError: fails Ollama's name grammar; found before sending
+    └── OllamaAPIError         also RuntimeError: Ollama answered an error (status and message)
+        ├── ModelNotFound      also LookupError: not installed (or not in the registry)
         ├── ServerBusy         503 "server busy": Ollama did not take the request
-        ├── StreamError        an {"error": ...} line after a stream had started (HTTP status was 200)
+        ├── StreamError        an {"error": ...} line after the stream had started (HTTP 200)
         └── UnsupportedServer  the Ollama version is too old for the request
 
 The builtin bases let callers that know nothing of this module catch what they expect:
@@ -73,7 +73,7 @@ class ModelNotFound(OllamaAPIError, LookupError):
         super().__init__(
             status,
             message or f"model '{model}' not found",
-            hint=hint or f"pull it first (`ollama pull {model}`) or check the name with list_models",
+            hint=hint or f"pull it first (`ollama pull {model}`) or check the name in list_models",
         )
 
 
