@@ -6,6 +6,7 @@ lost; requests are dumped with `exclude_none`, so unset fields never reach the w
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -213,3 +214,12 @@ class EmbedResponse(_Response):
 
 
 Message.model_rebuild()
+
+
+# --- callbacks ----------------------------------------------------------------------------
+
+ProgressCallback = Callable[[ProgressResponse], Awaitable[None]]
+"""Called with each progress line of pull, push and create."""
+
+UploadProgressCallback = Callable[[int, int], Awaitable[None]]
+"""Called as a blob upload advances, with (bytes done, bytes total)."""
