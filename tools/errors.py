@@ -2,6 +2,7 @@
 
     OllamaError
     ├── OllamaUnavailable      also ConnectionError: nothing answers at the base URL
+    │   └── StreamInterrupted  the connection closed before a stream reached its last line
     ├── OllamaTimeout          also TimeoutError: a configured timeout ran out
     ├── ProtocolError          a reply Ollama would not send (bad NDJSON line, bad JSON)
     ├── InvalidModelName       also ValueError: fails Ollama's name grammar; found before sending
@@ -32,6 +33,22 @@ class OllamaUnavailable(OllamaError, ConnectionError):
         self.url = url
         reason = f" ({detail})" if detail else ""
         super().__init__(f"cannot reach Ollama at {url}{reason}: {START_OLLAMA_HINT}")
+
+
+class StreamInterrupted(OllamaUnavailable):
+    """The connection closed (or the body ended) before the stream's final line: Ollama stopped
+    or the network dropped. Lines received before it stand; a pull started again resumes."""
+
+    def __init__(self, url: str, what: str, lines: int, detail: str = "") -> None:
+        self.url = url
+        self.what = what
+        self.lines = lines
+        reason = f" ({detail})" if detail else ""
+        OllamaError.__init__(
+            self,
+            f"Ollama at {url} ended {what} after {lines} line(s) without finishing it{reason}; "
+            f"if Ollama stopped, {START_OLLAMA_HINT}",
+        )
 
 
 class OllamaTimeout(OllamaError, TimeoutError):
@@ -91,12 +108,16 @@ class StreamError(OllamaAPIError):
 class UnsupportedServer(OllamaAPIError):
     """The running Ollama is too old for this request."""
 
-    def __init__(self, version: str | None, needed: str, what: str) -> None:
+    def __init__(
+        self, version: str | None, needed: str, what: str, *, status: int = 400, message: str = ""
+    ) -> None:
         self.version = version
         self.needed = needed
         seen = f"Ollama {version}" if version else "this Ollama"
-        super().__init__(
-            400,
-            f"{seen} is too old for {what}",
-            hint=f"upgrade Ollama to {needed} or newer",
-        )
+        too_old = f"{seen} is too old for {what}"
+        upgrade = f"upgrade Ollama to {needed} or newer"
+        # When Ollama itself said no, its words come first and ours become the hint.
+        if message:
+            super().__init__(status, message, hint=f"{too_old}: {upgrade}")
+        else:
+            super().__init__(status, too_old, hint=upgrade)
