@@ -1,0 +1,206 @@
+"""The gate for every local path the connector reads.
+
+Paths come from an AI assistant, so none is trusted: a path is read only when its *real* location
+(after `~`, relative paths and every symlink are resolved) lies inside one of the allowed roots the
+caller gave, and only when it is a regular file. FIFOs, devices and sockets are refused from
+`os.stat`, before anything is opened: `/dev/zero` would otherwise be read forever and opening a FIFO
+blocks until a writer appears.
+
+Refusals are `PermissionError`s (so `except PermissionError` and `except OSError` both catch them):
+
+    PathNotAllowed            PermissionError: the gate will not read this path
+    ├── OutsideAllowedRoots   its real location is outside every allowed root (symlinks included)
+    └── NotARegularFile       a directory, FIFO, device or socket where a file is needed
+
+A path inside the roots that does not exist raises the builtin `FileNotFoundError`. A path outside
+the roots is refused *before* its existence is checked, so the gate never reveals what exists there.
+Each refusal names the path, the allowed roots and how to allow more: `--allow-dir DIR` on the
+server, or the `allowed_roots` argument of the connector.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import stat
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+ALLOW_MORE_HINT = (
+    "to allow another folder, start the server with --allow-dir DIR "
+    "or pass it in the connector's allowed_roots"
+)
+
+PathGate = Callable[[Path], Path]
+"""Takes a path as written, returns the real path of a regular file it may read, or raises."""
+
+
+class PathNotAllowed(PermissionError):
+    """The gate refuses to read this path."""
+
+    def __init__(self, path: str | os.PathLike[str], roots: Iterable[Path], reason: str) -> None:
+        self.path = str(path)
+        self.roots = tuple(roots)
+        self.reason = reason
+        super().__init__(errno.EACCES, self._message(), self.path)
+
+    def _message(self) -> str:
+        return f"refusing to read {self.path!r}: {self.reason}"
+
+    def __str__(self) -> str:
+        return self._message()
+
+
+class OutsideAllowedRoots(PathNotAllowed):
+    """The real path lies outside every allowed root."""
+
+    def __init__(self, path: str | os.PathLike[str], real: Path, roots: Iterable[Path]) -> None:
+        roots = tuple(roots)
+        where = describe_roots(roots)
+        via = f" (it resolves to {str(real)!r})" if str(real) != str(path) else ""
+        super().__init__(
+            path, roots, f"it is outside the allowed folders{via}: {where}; " + ALLOW_MORE_HINT
+        )
+        self.real_path = real
+
+
+class NotARegularFile(PathNotAllowed):
+    """Only regular files are read: not directories, FIFOs, devices or sockets."""
+
+    def __init__(self, path: str | os.PathLike[str], kind: str, roots: Iterable[Path]) -> None:
+        self.kind = kind
+        super().__init__(
+            path, roots, f"it is {kind}, not a regular file; only regular files are read"
+        )
+
+
+def describe_roots(roots: Iterable[Path]) -> str:
+    names = [str(r) for r in roots]
+    return ", ".join(names) if names else "none (no folder is allowed yet)"
+
+
+def file_kind(mode: int) -> str:
+    """A human name for what `mode` describes, e.g. 'a FIFO (named pipe)'."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+class AllowedRoots:
+    """The folders a caller allows; everything else is refused.
+
+    `base_dir` is where relative paths start (default: the current directory at call time).
+    The roots themselves are resolved once, so a root given through a symlink still matches real
+    paths.
+    Calling the object is the `PathGate` form: it returns the real path of an allowed regular file.
+    """
+
+    def __init__(
+        self,
+        roots: Iterable[str | os.PathLike[str]],
+        *,
+        base_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.base_dir = Path(base_dir).expanduser() if base_dir is not None else None
+        self.roots: tuple[Path, ...] = tuple(
+            dict.fromkeys(self.absolute(Path(r)).resolve() for r in roots)
+        )
+
+    def __repr__(self) -> str:
+        return f"AllowedRoots({[str(r) for r in self.roots]!r})"
+
+    def __call__(self, path: str | os.PathLike[str]) -> Path:
+        return self.regular_file(path)
+
+    def absolute(self, path: str | os.PathLike[str]) -> Path:
+        """`path` with `~` expanded and made absolute against `base_dir`; symlinks not resolved."""
+        path = Path(path).expanduser()
+        if path.is_absolute():
+            return path
+        return (self.base_dir or Path.cwd()) / path
+
+    def contains(self, real: Path) -> bool:
+        return any(real == root or real.is_relative_to(root) for root in self.roots)
+
+    def resolve(self, path: str | os.PathLike[str]) -> Path:
+        """The real path, checked against the roots; it need not exist yet."""
+        try:
+            real = self.absolute(Path(path)).resolve()
+        except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError on Python 3.11)
+            raise OSError(errno.ELOOP, f"cannot resolve {str(path)!r}: {exc}", str(path)) from None
+        if not self.contains(real):
+            raise OutsideAllowedRoots(path, real, self.roots)
+        return real
+
+    def stat(self, path: str | os.PathLike[str]) -> tuple[Path, os.stat_result]:
+        """The real path and its `os.stat`; `FileNotFoundError` if it does not exist."""
+        real = self.resolve(path)
+        try:
+            return real, os.stat(real)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                errno.ENOENT, f"no such file or directory: {str(path)!r}", str(path)
+            ) from None
+
+    def regular_file(self, path: str | os.PathLike[str]) -> Path:
+        """The real path of an allowed regular file; refuses anything else without opening it."""
+        real, st = self.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotARegularFile(path, file_kind(st.st_mode), self.roots)
+        return real
+
+    def directory(self, path: str | os.PathLike[str]) -> Path:
+        """The real path of an allowed directory (its files still pass the gate one by one)."""
+        real, st = self.stat(path)
+        if not stat.S_ISDIR(st.st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, f"not a directory: {str(path)!r}", str(path))
+        return real
+
+
+def deny_all() -> AllowedRoots:
+    """The default gate: no folder allowed, so every local file is refused with the hint."""
+    return AllowedRoots(())
+
+
+def open_regular(real: Path, expected: os.stat_result | None = None) -> io.FileIO:
+    """Open a path the gate returned, and check that what was opened is still that regular file.
+
+    `O_NONBLOCK` keeps a FIFO swapped in after the check from blocking the open; `O_NOFOLLOW`
+    refuses a symlink swapped in at the last component. Both are defence in depth: the gate has
+    already refused those from `os.stat`.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(real, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotARegularFile(
+                real, "a symbolic link (it changed after it was checked)", ()
+            ) from exc
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotARegularFile(real, file_kind(st.st_mode), ())
+        if expected is not None and (st.st_dev, st.st_ino) != (expected.st_dev, expected.st_ino):
+            raise NotARegularFile(
+                real, "a different file from the one checked (it was replaced)", ()
+            )
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb", buffering=0)
+    except BaseException:
+        os.close(fd)
+        raise
