@@ -132,7 +132,7 @@ class MetadataCache:
         if use_cache:
             entry = self._memory.get(key)
             if entry is not None and self._is_fresh(entry, max_age, expect_digest):
-                return self._wrap(entry, "cache")
+                return self.wrap(entry, "cache")
         flight = (key, use_cache, expect_digest, stale_ok)
         return await self._flights.run(
             flight, lambda: self._fetch(key, load, use_cache, max_age, expect_digest, stale_ok)
@@ -150,18 +150,18 @@ class MetadataCache:
         epoch = self._epoch
         previous = await self.get(key) if use_cache else None
         if previous is not None and self._is_fresh(previous, max_age, expect_digest):
-            return self._wrap(previous, "cache")
+            return self.wrap(previous, "cache")
         try:
             payload = await load()
         except OllamaUnavailable:
             if stale_ok:
                 previous = previous or await self.get(key)
                 if previous is not None:
-                    return self._wrap(previous, "stale")
+                    return self.wrap(previous, "stale")
             raise
         entry = CacheEntry(payload, expect_digest or "", self.clock())
         await self._store(key, entry, epoch)
-        return self._wrap(entry, "live")
+        return self.wrap(entry, "live")
 
     def _is_fresh(self, entry: CacheEntry, max_age: float | None, digest: str | None) -> bool:
         if digest is not None and entry.digest != digest:
@@ -170,7 +170,8 @@ class MetadataCache:
         return 0 <= age < (self.ttl if max_age is None else max_age)
 
     @staticmethod
-    def _wrap(entry: CacheEntry, source: Source) -> Cached[CacheEntry]:
+    def wrap(entry: CacheEntry, source: Source) -> Cached[CacheEntry]:
+        """`entry` with its provenance; `cached_at` is when it was stored."""
         return Cached(entry, source, datetime.fromtimestamp(entry.stored_at, UTC))
 
     # --- plain access --------------------------------------------------------------------------

@@ -129,6 +129,12 @@ class CacheDatabase:
                 try:
                     return operation(self._connection())
                 except sqlite3.Error as exc:
+                    if _code(exc) == sqlite3.SQLITE_BUSY:
+                        self._report(
+                            f"metadata cache {self.path} stayed locked by another process for "
+                            f"{self._busy_timeout}s; going on without it this time"
+                        )
+                        return fallback
                     self._disconnect()
                     if attempt == 1 and _is_damaged(exc):
                         logger.warning(
@@ -211,14 +217,17 @@ def _set_up(conn: sqlite3.Connection) -> None:
                     raise
             return
         except sqlite3.OperationalError as exc:
-            busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
-            if attempt == _SETUP_ATTEMPTS or not busy:
+            if attempt == _SETUP_ATTEMPTS or _code(exc) != sqlite3.SQLITE_BUSY:
                 raise
 
 
+def _code(exc: sqlite3.Error) -> int:
+    """The primary sqlite result code (extended codes carry it in the low byte)."""
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
 def _is_damaged(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in _DAMAGED
+    return _code(exc) in _DAMAGED
 
 
 def _marks(items: list[str]) -> str:
