@@ -1,0 +1,3 @@
+"""Shared pytest configuration: the Ollama test double fixture (`ollama_double`)."""
+
+pytest_plugins = ["tests.ollama_double.pytest_plugin"]
