@@ -78,7 +78,9 @@ class OllamaAPIError(OllamaError, RuntimeError):
         self.status = status
         self.message = message
         self.hint = hint
-        text = f"Ollama error (HTTP {status}): {message}"
+        # A 200 carrying an error means the error came as a line inside a streamed reply.
+        where = "in the stream" if status == 200 else f"HTTP {status}"
+        text = f"Ollama error ({where}): {message}"
         super().__init__(f"{text}; {hint}" if hint else text)
 
 
