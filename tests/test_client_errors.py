@@ -8,7 +8,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.ollama_double import OllamaDouble
 from tools.client import OllamaClient
@@ -22,6 +25,7 @@ from tools.errors import (
     StreamInterrupted,
     UnsupportedServer,
 )
+from tools.names import is_valid_model_name
 from tools.types import CreateRequest, ToolFunction, ToolSpec
 
 Call = Callable[[OllamaClient], Awaitable[Any]]
@@ -232,3 +236,38 @@ async def test_protocol_error_is_not_an_api_error() -> None:
     # Callers that catch OllamaAPIError must not swallow a reply we could not read.
     assert not issubclass(ProtocolError, OllamaAPIError)
     assert issubclass(StreamInterrupted, ConnectionError)
+
+
+GRAMMAR_SAMPLES = [
+    "llama3", "me/m:v1", "h.io:5000/ns/m:t", "http://h.io/ns/m", "Mixed_Case.1-x:T.2",
+    "m" * 80, "m" * 81, "mm:", "/nn/mm", "hh//", "m@d", "bad/na/me/x", "dotted.ns/m", "-x",
+    "x:-y", "sp ace", "héllo", "a:b:c", "x:cloud", "x:8b-cloud", "x:local",
+]  # fmt: skip
+
+
+async def test_the_client_grammar_agrees_with_the_server(ollama_double: OllamaDouble) -> None:
+    """Names the client refuses are exactly those the server calls invalid."""
+    async with httpx2.AsyncClient(base_url=ollama_double.url) as raw:
+        for name in GRAMMAR_SAMPLES:
+            answer = await raw.post("/api/show", json={"model": name})
+            server_says_invalid = answer.status_code == 400 and answer.json()["error"] in {
+                "invalid model name",
+                f'use either :local or :cloud, not both: "{name}"',
+            }
+            assert server_says_invalid == (not is_valid_model_name(name)), (name, answer.text)
+
+
+def test_the_client_grammar_agrees_with_the_server_on_any_name(
+    ollama_double: OllamaDouble,
+) -> None:
+    with httpx2.Client(base_url=ollama_double.url) as raw:
+
+        @settings(max_examples=150, deadline=None)
+        @given(name=st.text(alphabet="aZ9_-.:/@ é", min_size=1, max_size=16))
+        def agrees(name: str) -> None:
+            # The client sends names stripped of surrounding whitespace, as Ollama reads them.
+            answer = raw.post("/api/show", json={"model": name.strip()})
+            server_says_invalid = answer.status_code == 400
+            assert server_says_invalid == (not is_valid_model_name(name)), (name, answer.text)
+
+        agrees()
