@@ -381,10 +381,11 @@ class OllamaClient:
     ) -> bool:
         """Upload a file as the blob `digest` unless the server already has it.
 
-        Returns False when the blob was there (nothing is sent), True when it was uploaded. The
-        file is streamed from disk in chunks read in a worker thread, so memory stays flat and the
-        event loop is never blocked. If the file changed since `digest` was computed, Ollama
-        answers 400 `digest mismatch, …`, raised as `OllamaAPIError` with that text.
+        Returns False when the blob was there (nothing is sent; `on_progress` then hears
+        (size, size) once), True when it was uploaded. The file is streamed from disk in chunks
+        read in a worker thread, so memory stays flat and the event loop is never blocked. If
+        the file changed since `digest` was computed, Ollama answers 400 `digest mismatch, …`,
+        raised as `OllamaAPIError` with that text.
         """
         digest = normalize_digest(digest)
         size = (await anyio.to_thread.run_sync(path.stat)).st_size
@@ -451,16 +452,17 @@ class OllamaClient:
         # closed by the caller. Closing it mid-body drops the connection, which Ollama sees as a
         # cancel and stops work (contract 1.1).
         try:
-            lines = 0
+            received = 0
             complete = False
-            async for data in self._ndjson(response, call):
-                self._raise_for_error_object(data, call, lines_before=lines)
-                item = _validate(model, data, call)
-                lines += 1
-                complete = complete or finished(item)
-                yield item
+            async with aclosing(self._ndjson(response, call)) as objects:
+                async for data in objects:
+                    self._raise_for_error_object(data, call, lines_before=received)
+                    item = _validate(model, data, call)
+                    received += 1
+                    complete = complete or finished(item)
+                    yield item
             if not complete:
-                raise StreamInterrupted(self.base_url, str(call), lines, "the body ended early")
+                raise StreamInterrupted(self.base_url, str(call), received, "the body ended early")
         finally:
             await response.aclose()
 
