@@ -103,6 +103,20 @@ async def test_list_is_trusted_briefly_then_asked_again(setup):
     assert [m.name for m in first.value] == setup.double.installed_names()
 
 
+async def test_find_model_gives_the_list_entry(setup):
+    found = await setup.catalog.find_model("Qwen3")
+    assert (found.source, found.value.name) == ("live", "qwen3:latest")
+    assert found.value.digest and found.value.size > 0 and found.value.details.family == "qwen3"
+    assert (await setup.catalog.find_model("qwen3")).source == "cache"
+    await setup.client.copy("qwen3", "qwen-new")  # not in the cached list: asked again
+    assert (await setup.catalog.find_model("qwen-new")).source == "live"
+    with pytest.raises(ModelNotFound, match="model 'absent:latest' not found"):
+        await setup.catalog.find_model("absent")
+    setup.double.faults.refuse_connections()
+    setup.clock.now += INSIDE_TTL
+    assert (await setup.catalog.find_model("qwen3")).source == "stale"
+
+
 async def test_metadata_survives_a_restart(setup):
     await setup.catalog.get_model_metadata("qwen3")
     catalog = setup.restart()

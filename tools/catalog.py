@@ -123,14 +123,28 @@ class ModelCatalog:
             return await self.get_model_metadata(name, use_cache=False)
         return found.map(lambda _: metadata)
 
+    async def find_model(self, name: str, *, use_cache: bool = True) -> Cached[ModelSummary]:
+        """The model's `/api/tags` entry (name, size, digest, details: the fields the seed's
+        metadata object shows), with the same fallbacks as `list_models`. Raises
+        `ModelNotFound` when the list does not have it."""
+        wanted = parse_model_name(name)
+        listing = await self.list_models(use_cache=use_cache)
+        found = _entry_in(listing.value, wanted)
+        if found is None and listing.source == "cache":  # maybe newer than the cached list
+            listing = await self.list_models(use_cache=False)
+            found = _entry_in(listing.value, wanted)
+        if found is None:
+            raise ModelNotFound(wanted.shortest)
+        return listing.map(lambda _: found)
+
     async def _current_digest(self, wanted: ModelName, *, use_cache: bool) -> str | None:
         """The manifest digest `/api/tags` reports for `wanted` (None: not listed). A list from
         the cache that lacks the model is checked once more against Ollama."""
         listing = await self._list(use_cache=use_cache, stale_ok=False)
-        digest = _digest_in(listing.value, wanted)
-        if digest is None and listing.source == "cache":
-            digest = _digest_in((await self._list(use_cache=False, stale_ok=False)).value, wanted)
-        return digest
+        found = _entry_in(listing.value, wanted)
+        if found is None and listing.source == "cache":
+            found = _entry_in((await self._list(use_cache=False, stale_ok=False)).value, wanted)
+        return None if found is None else found.digest
 
     async def _offline_metadata(
         self, key: CacheKey, wanted: ModelName, down: OllamaUnavailable
@@ -171,12 +185,12 @@ def _model_key(name: ModelName) -> str:
     return name.full.lower() + suffix
 
 
-def _digest_in(models: list[ModelSummary], wanted: ModelName) -> str | None:
+def _entry_in(models: list[ModelSummary], wanted: ModelName) -> ModelSummary | None:
     key = _model_key(wanted)
     for model in models:
         try:
             if _model_key(parse_model_name(model.name)) == key:
-                return model.digest
+                return model
         except ValueError:
             continue
     return None
