@@ -82,15 +82,15 @@ def write_peft_dir(
     return folder
 
 
-def write_mlx_dir(folder: Path, *, seed: int = 0) -> Path:
+def write_mlx_dir(folder: Path, *, seed: int = 0, hidden: int = HIDDEN) -> Path:
     """MLX-LM's layout: `adapters.safetensors` with lora_a [in, r] / lora_b [r, out]."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     tensors = {}
     for layer in range(LAYERS):
         prefix = f"model.layers.{layer}.self_attn.q_proj"
-        tensors[f"{prefix}.lora_a"] = rng.standard_normal((HIDDEN, RANK)).astype(np.float32)
-        tensors[f"{prefix}.lora_b"] = np.zeros((RANK, HIDDEN), dtype=np.float32)
+        tensors[f"{prefix}.lora_a"] = rng.standard_normal((hidden, RANK)).astype(np.float32)
+        tensors[f"{prefix}.lora_b"] = np.zeros((RANK, hidden), dtype=np.float32)
     save_file(tensors, str(folder / "adapters.safetensors"))
     config = {
         "fine_tune_type": "lora",
@@ -109,6 +109,7 @@ def write_gguf(
     alpha: float = 16.0,
     seed: int = 0,
     hidden: int = HIDDEN,
+    rank: int = RANK,
 ) -> Path:
     """A GGUF as llama.cpp's convert_lora_to_gguf.py writes it (or a model, with kind="model")."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,8 +125,8 @@ def write_gguf(
     rng = np.random.default_rng(seed)
     for layer in range(LAYERS):
         name = f"blk.{layer}.attn_q.weight"
-        writer.add_tensor(f"{name}.lora_a", rng.standard_normal((RANK, hidden)).astype(np.float32))
-        writer.add_tensor(f"{name}.lora_b", np.zeros((hidden, RANK), dtype=np.float32))
+        writer.add_tensor(f"{name}.lora_a", rng.standard_normal((rank, hidden)).astype(np.float32))
+        writer.add_tensor(f"{name}.lora_b", np.zeros((hidden, rank), dtype=np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

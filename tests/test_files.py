@@ -154,7 +154,7 @@ def test_missing_inside_is_file_not_found_but_outside_is_refused_first(
 ) -> None:
     allowed, outside = layout
     gate = AllowedRoots([allowed])
-    with pytest.raises(FileNotFoundError, match="no such file or directory"):
+    with pytest.raises(FileNotFoundError, match="No such file or directory"):
         gate(allowed / "missing.gguf")
     # Outside the roots the gate does not even say whether the file exists.
     with pytest.raises(OutsideAllowedRoots):

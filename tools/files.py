@@ -149,9 +149,7 @@ class AllowedRoots:
         try:
             return real, os.stat(real)
         except FileNotFoundError:
-            raise FileNotFoundError(
-                errno.ENOENT, f"no such file or directory: {str(path)!r}", str(path)
-            ) from None
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path)) from None
 
     def regular_file(self, path: str | os.PathLike[str]) -> Path:
         """The real path of an allowed regular file; refuses anything else without opening it."""
