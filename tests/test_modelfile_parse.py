@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tools.modelfile import (
     Command,
@@ -14,6 +16,7 @@ from tools.modelfile import (
     Parameter,
     parse,
 )
+from tools.modelfile_syntax import lex
 
 INVALID_COMMAND = (
     'command must be one of "from", "license", "template", "system", "adapter", "draft", '
@@ -448,3 +451,127 @@ def test_parse_returns_a_modelfile_with_accessors() -> None:
     assert modelfile.last("template") is None
     assert modelfile.parameters == [Parameter("top_k", "1")]
     assert modelfile.messages == []
+
+
+# --- the reader against a plain, rune-at-a-time model of the same rules ------------------------
+
+_INSTRUCTIONS = {"from", "license", "template", "system", "adapter", "draft", "renderer"}
+_INSTRUCTIONS |= {"parser", "parameter", "message", "requires"}
+
+
+def _unquote(text: str) -> str | None:
+    if text.startswith('"""'):
+        return text[3:-3] if len(text) >= 6 and text.endswith('"""') else None
+    if text.startswith('"'):
+        return text[1:-1] if len(text) >= 2 and text.endswith('"') else None
+    return text
+
+
+def reference_reading(text: str) -> list[tuple[str, str, str]] | str:
+    """Contract 6.1 one character at a time, with no shortcuts: the commands, or the error."""
+    found: list[tuple[str, str, str]] = []
+    state, line, buffer, instruction, name = "between", 1, "", "", ""
+    for char in text:
+        if char in "\r\n":
+            line += 1
+        if state == "between":
+            if char == "#":
+                state = "comment"
+            elif char not in " \t\r\n":
+                state, buffer = "instruction", char if char.isprintable() else ""
+        elif state == "comment":
+            if char in "\r\n":
+                state = "between"
+        elif state == "instruction":
+            if char.isascii() and char.isalpha():
+                buffer += char
+            elif char in " \t" and buffer.lower() in _INSTRUCTIONS:
+                instruction, name, buffer = buffer.lower(), "", ""
+                state = {"parameter": "name", "message": "role"}.get(instruction, "value")
+            else:
+                return f"(line {line}): {INVALID_COMMAND}"
+        elif state == "name":
+            if char.isascii() and (char.isalnum() or char == "_"):
+                buffer += char
+            elif char in " \t":
+                state, name, buffer = "value", buffer, ""
+            else:
+                return f"unexpected EOF: {buffer}"
+        elif state == "role":
+            if char.isascii() and char.isalpha():
+                buffer += char
+            elif char in " \t":
+                if buffer not in ("system", "user", "assistant"):
+                    return f"(line {line}): {INVALID_ROLE}"
+                state, name, buffer = "value", buffer, ""
+            else:
+                return f"unexpected EOF: {buffer}"
+        elif char in "\r\n":
+            value = _unquote(buffer.strip(" \t\r\n"))
+            if value is None:
+                buffer += char
+            else:
+                found.append((instruction, name, value))
+                state, buffer = "between", ""
+        elif char in " \t" or char.isprintable():
+            buffer += char
+    if state == "value":
+        value = _unquote(buffer.strip(" \t\r\n"))
+        if value is None:
+            return "unexpected EOF"
+        found.append((instruction, name, value))
+    elif state in ("instruction", "name", "role"):
+        return "unexpected EOF"
+    return found
+
+
+PIECES = st.one_of(
+    st.sampled_from(['"', '"""', "\n", "\r", " ", "\t", "#", "\\", "\x00", "\u200b", "é"]),
+    st.sampled_from(["FROM ", "SYSTEM ", "PARAMETER ", "MESSAGE ", "user ", "tool ", "top_k "]),
+    st.sampled_from(["from", "x", "1", "-", "\nLICENSE ", "\n# c\n", '\nTEMPLATE """']),
+    st.characters(codec="utf-8"),
+)
+
+
+STARTS = st.sampled_from(
+    [
+        "FROM",
+        "SYSTEM",
+        "template",
+        "PARAMETER stop",
+        "PARAMETER top-k",
+        "MESSAGE user",
+        "MESSAGE tool",
+        "# note",
+        "",
+        "BAD",
+        "LICENSE",
+        "  PARAMETER",
+    ]
+)
+VALUE_PIECES = st.one_of(
+    st.sampled_from(['"', '"""', "\n", "\r\n", " ", "\t", "#", "a b", "\x01"]),
+    st.characters(codec="utf-8"),
+)
+LINES = st.tuples(
+    STARTS,
+    st.sampled_from([" ", "\t", "  ", ""]),
+    st.sampled_from(["", '"', '"""']),
+    st.lists(VALUE_PIECES, max_size=8),
+).map(lambda parts: "".join(parts[:3]) + "".join(parts[3]))
+MODELFILE_LIKE = st.tuples(st.lists(LINES, max_size=8), st.sampled_from(["\n", "\r\n", "\r"])).map(
+    lambda parts: parts[1].join(parts[0])
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.lists(PIECES, max_size=40).map("".join), MODELFILE_LIKE))
+def test_the_reader_matches_a_plain_model_of_the_rules(text: str) -> None:
+    expected = reference_reading(text)
+    try:
+        got: list[tuple[str, str, str]] | str = [
+            (raw.instruction, raw.name, raw.value) for raw in lex(text)
+        ]
+    except ModelfileError as error:
+        got = str(error)
+    assert got == expected

@@ -66,6 +66,8 @@ Role: TypeAlias = Literal["system", "user", "assistant"]
 
 KEYWORDS: Final[tuple[Keyword, ...]] = get_args(Keyword)
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
+_KEYWORD_NAMES: Final[Mapping[str, Keyword]] = {keyword: keyword for keyword in KEYWORDS}
+_ROLE_NAMES: Final[Mapping[str, Role]] = {role: role for role in ROLES}
 _PARAMETER_NAME = re.compile(r"[A-Za-z0-9_]*", re.ASCII)
 
 # How each instruction is written: FROM as Ollama writes it (never quoted), long texts in
@@ -185,17 +187,11 @@ def _command(raw: RawCommand) -> Command:
 
 
 def _keyword(word: str) -> Keyword:
-    for keyword in KEYWORDS:
-        if keyword == word:
-            return keyword
-    raise ValueError(f"unknown Modelfile instruction {word!r}")
+    return _KEYWORD_NAMES[word]
 
 
 def _role(word: str) -> Role:
-    for role in ROLES:
-        if role == word:
-            return role
-    raise ValueError(f"{INVALID_ROLE}, not {word!r}")
+    return _ROLE_NAMES[word]
 
 
 def render(modelfile: Modelfile) -> str:
