@@ -424,10 +424,31 @@ def test_an_adapter_that_is_neither_gguf_nor_safetensors(folder: Path) -> None:
 
 @pytest.mark.parametrize("keyword", ["ADAPTER", "DRAFT"])
 def test_adapter_and_draft_must_exist(keyword: str, folder: Path) -> None:
+    def lenient(path: Path) -> Path:  # a gate that leaves existence to the caller
+        return Path(os.path.realpath(path))
+
     with pytest.raises(FileNotFoundError) as caught:
-        plan_for(f"FROM m\n{keyword} ./nowhere.gguf\n", folder)
+        to_create_request(f"FROM m\n{keyword} ./nowhere.gguf\n", folder, readable=lenient)
     assert caught.value.filename == str(folder / "nowhere.gguf")
     assert f"{keyword} path does not exist" in str(caught.value)
+    # A gate that checks existence itself reports it its own way.
+    with pytest.raises(FileNotFoundError, match=r"no such file: .*nowhere\.gguf"):
+        plan_for(f"FROM m\n{keyword} ./nowhere.gguf\n", folder)
+
+
+@pytest.mark.parametrize("keyword", ["ADAPTER", "DRAFT"])
+def test_a_refused_path_reads_the_same_whether_it_exists(keyword: str, folder: Path) -> None:
+    write(folder / "outside" / "lora.gguf", GGUF)
+    gate = Gate(folder / "allowed")
+    for name in ("lora.gguf", "missing.gguf"):
+        with pytest.raises(PermissionError, match="refusing to read"):
+            plan_for(f"FROM m\n{keyword} outside/{name}\n", folder, gate)
+
+
+def test_a_special_file_is_refused_even_by_a_lenient_gate(folder: Path) -> None:
+    os.mkfifo(folder / "pipe.gguf")
+    with pytest.raises(CreatePlanError, match="neither a regular file nor a folder"):
+        to_create_request("FROM ./pipe.gguf\n", folder, readable=lambda p: p)
 
 
 def test_only_one_adapter(folder: Path) -> None:

@@ -24,7 +24,8 @@ that may be read and raises otherwise (whatever it raises propagates); it sees e
 it is opened. `listable(path)`, if given, does the same for folders before they are listed
 (without it, folders are resolved here and only their files pass `readable`). Whether a path
 exists, and whether it is a file or a folder, is checked with `os.stat` first, as Ollama does:
-that decides between a model name and a path.
+for FROM that is what tells a model name from a path. A missing ADAPTER or DRAFT goes to
+`readable` before it is reported missing, so a refused path reads the same whether it exists.
 """
 
 from __future__ import annotations
@@ -210,6 +211,9 @@ class _Builder:
         try:
             info = os.stat(path)
         except FileNotFoundError:
+            # Ask the gate first, so that a path it refuses is refused the same way whether or
+            # not it exists.
+            self.readable(path)
             raise FileNotFoundError(
                 errno.ENOENT, f"{keyword.upper()} path does not exist", str(path)
             ) from None
@@ -234,20 +238,29 @@ class _Builder:
         if stat.S_ISDIR(info.st_mode):
             real_dir = self.listable(path) if self.listable else Path(os.path.realpath(path))
             return folder_rules(real_dir, self.readable)
-        return [(path, self.readable(path))]
+        return [(path, self._readable_file(path))]
+
+    def _readable_file(self, path: Path) -> Path:
+        real = self.readable(path)
+        # The gate decides first; a FIFO or a device would never finish uploading.
+        if not stat.S_ISREG(os.stat(real).st_mode):
+            raise CreatePlanError(f"{str(path)!r} is neither a regular file nor a folder")
+        return real
 
     def _adapter_file(self, path: Path) -> list[FoundFile]:
-        real = self.readable(path)
+        real = self._readable_file(path)
         if path.name.endswith(".safetensors"):
             # Ollama converts a safetensors adapter with the config that sits beside it.
             config = path.parent / ADAPTER_CONFIG
-            if not config.is_file():
+            try:
+                real_config = self._readable_file(config)
+            except FileNotFoundError as missing:
                 raise FileNotFoundError(
                     errno.ENOENT,
                     f"a safetensors ADAPTER needs {ADAPTER_CONFIG} beside it",
                     str(config),
-                )
-            return [(path, real), (config, self.readable(config))]
+                ) from missing
+            return [(path, real), (config, real_config)]
         with open(real, "rb") as stream:
             magic = stream.read(len(_GGUF_MAGIC))
         if magic != _GGUF_MAGIC:
