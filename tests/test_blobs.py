@@ -17,7 +17,10 @@ from tools.blobs import (
     FileChangedDuringUpload,
     FileIdentity,
     sha256_file,
+    upload_file,
 )
+from tools.packaging import upload_files
+from tools.types import UploadProgressCallback
 
 CHUNK = 64 << 10
 
@@ -186,3 +189,57 @@ async def test_an_unusable_cache_folder_only_costs_the_cache(
 
 def _identity(path: Path, st: os.stat_result) -> FileIdentity:
     return FileIdentity.of(path, st)
+
+
+class _AppendingClient:
+    """Accepts the upload, but the file grows meanwhile (a writer still at work)."""
+
+    async def upload_blob(
+        self, path: Path, digest: str, *, on_progress: UploadProgressCallback | None = None
+    ) -> bool:
+        with path.open("ab") as f:
+            f.write(b"late bytes")
+        return True
+
+
+async def test_a_file_that_changes_after_it_was_sent_is_reported(tmp_path: Path) -> None:
+    path = _file(tmp_path / "f", CHUNK)
+    st = os.stat(path)
+    digest = await sha256_file(path)
+    with pytest.raises(FileChangedDuringUpload) as caught:
+        await upload_file(_AppendingClient(), path, digest, FileIdentity.of(path, st))
+    assert caught.value.stage == "uploading"
+    assert "its size or modification time changed" in str(caught.value)
+
+
+class _CountingClient:
+    """Holds each upload until `limit` are in flight, and records the most seen at once."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+        self.most = 0
+        self.release = anyio.Event()
+
+    async def upload_blob(
+        self, path: Path, digest: str, *, on_progress: UploadProgressCallback | None = None
+    ) -> bool:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        if self.in_flight == self.limit:
+            self.release.set()
+        await self.release.wait()
+        await anyio.lowlevel.checkpoint()
+        self.in_flight -= 1
+        return True
+
+
+async def test_uploads_run_in_parallel_up_to_the_bound(tmp_path: Path) -> None:
+    files = [(f"part-{i}.bin", _file(tmp_path / f"part-{i}.bin", 1024, byte=i)) for i in range(10)]
+    stub = _CountingClient(limit=3)
+    cache = DigestCache(persistent=False)
+    with anyio.fail_after(10):
+        totals = await upload_files(stub, files, cache=cache, max_parallel=3)
+    assert stub.most == 3
+    assert [f.key for f in totals.files] == [key for key, _ in files]
+    assert totals.bytes_uploaded == 10 * 1024 and totals.files_hashed == 10

@@ -740,3 +740,34 @@ async def test_a_failure_mid_create_leaves_the_existing_model_untouched(
 async def test_create_needs_exactly_one_modelfile_source(client: OllamaClient) -> None:
     with pytest.raises(ValueError, match="exactly one of modelfile"):
         await create_model(client, "x")
+
+
+async def test_bad_parameters_are_refused_before_anything_is_sent(
+    ollama_double: OllamaDouble,
+    client: OllamaClient,
+    work: Path,
+    gate: AllowedRoots,
+    cache: DigestCache,
+) -> None:
+    with pytest.raises(ValueError, match=r"invalid float value \[hot\]"):
+        await package_adapter(
+            client, _peft(work), "x", "llama3.2", parameters={"temperature": "hot"}, readable=gate,
+            digest_cache=cache,
+        )  # fmt: skip
+    assert ollama_double.requests.count_prefix("POST", "/api/blobs/") == 0
+    assert cache.hashed == 0
+
+
+async def test_without_a_cache_argument_digests_go_to_the_cache_folder(
+    client: OllamaClient,
+    work: Path,
+    gate: AllowedRoots,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OLLAMA_MCP_CACHE_DIR", str(tmp_path / "app-cache"))
+    adapter = _peft(work)
+    first = await package_adapter(client, adapter, "a", "llama3.2", readable=gate)
+    second = await package_adapter(client, adapter, "b", "llama3.2", readable=gate)
+    assert (tmp_path / "app-cache" / "digests.sqlite3").is_file()
+    assert (first.files_hashed, second.files_hashed, second.digest_cache_hits) == (2, 0, 2)

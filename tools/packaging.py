@@ -20,7 +20,8 @@ the phase, so they only grow.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,7 +37,7 @@ from tools.adapters import (
     check_base,
     inspect_adapter,
 )
-from tools.blobs import DigestCache, FileIdentity, upload_file
+from tools.blobs import BlobClient, DigestCache, FileIdentity, upload_file
 from tools.client import JSON_CREATE_VERSION
 from tools.create_plan import CreatePlan, expand_path, to_create_request
 from tools.errors import ModelNotFound, OllamaAPIError, OllamaError, UnsupportedServer
@@ -253,7 +254,6 @@ async def package_adapter(
         _require_pushable(target)
     base = parse_model_name(base_model)
     gate = readable if readable is not None else deny_all()
-    cache = digest_cache if digest_cache is not None else DigestCache()
     notify = _Notifier(on_progress)
 
     await notify(PackagingPhase.CHECKING, f"checking adapter {os.fspath(path)}")
@@ -277,15 +277,16 @@ async def package_adapter(
     facts = _base_facts(base, shown)
     warnings = [*adapter.warnings, *check_base(adapter, facts), *plan.warnings]
 
-    transfers = await upload_files(
-        client,
-        [(u.key, u.path) for u in plan.uploads],
-        cache=cache,
-        notify=notify,
-        max_parallel=max_parallel_uploads,
-    )
+    with _call_cache(digest_cache) as cache:
+        transfers = await upload_files(
+            client,
+            [(u.key, u.path) for u in plan.uploads],
+            cache=cache,
+            on_progress=on_progress,
+            max_parallel=max_parallel_uploads,
+        )
     request = _request(target, plan, transfers, quantize=None)
-    statuses = await stream_create(client, request, notify)
+    statuses = await stream_create(client, request, on_progress=on_progress)
     model, digest = await installed_digest(client, target)
     report = PackageReport(
         model=model,
@@ -430,7 +431,6 @@ async def create_model(
     if (modelfile is None) == (modelfile_path is None):
         raise ValueError("give exactly one of modelfile (the text) or modelfile_path")
     gate = readable if readable is not None else deny_all()
-    cache = digest_cache if digest_cache is not None else DigestCache()
     notify = _Notifier(on_progress)
 
     if modelfile_path is not None:
@@ -448,15 +448,16 @@ async def create_model(
     if adapters and plan.from_model is not None:
         await _check_installed_base(client, parse_model_name(plan.from_model), adapters)
 
-    transfers = await upload_files(
-        client,
-        [(u.key, u.path) for u in plan.uploads],
-        cache=cache,
-        notify=notify,
-        max_parallel=max_parallel_uploads,
-    )
+    with _call_cache(digest_cache) as cache:
+        transfers = await upload_files(
+            client,
+            [(u.key, u.path) for u in plan.uploads],
+            cache=cache,
+            on_progress=on_progress,
+            max_parallel=max_parallel_uploads,
+        )
     request = _request(target, plan, transfers, quantize=quantize)
-    statuses = await stream_create(client, request, notify)
+    statuses = await stream_create(client, request, on_progress=on_progress)
     model, digest = await installed_digest(client, target)
     return CreateResult(
         model=model,
@@ -507,6 +508,19 @@ async def _check_installed_base(
 # --- shared steps ---------------------------------------------------------------------------
 
 
+@contextmanager
+def _call_cache(given: DigestCache | None) -> Iterator[DigestCache]:
+    """The caller's digest cache, or the default one (in the cache folder) for this call only."""
+    if given is not None:
+        yield given
+        return
+    cache = DigestCache()
+    try:
+        yield cache
+    finally:
+        cache.close()
+
+
 class _Notifier:
     def __init__(self, callback: PackagingProgressCallback | None) -> None:
         self.callback = callback
@@ -546,14 +560,18 @@ class _Tally:
 
 
 async def upload_files(
-    client: PackagingClient,
+    client: BlobClient,
     files: Sequence[tuple[str, Path]],
     *,
     cache: DigestCache,
-    notify: _Notifier,
+    on_progress: PackagingProgressCallback | None = None,
     max_parallel: int = DEFAULT_PARALLEL_UPLOADS,
 ) -> TransferTotals:
-    """Hash (via the cache) and upload each (key, real path), `max_parallel` files at a time."""
+    """Hash (via the cache) and upload each (key, real path), `max_parallel` files at a time.
+
+    The paths must already have passed the gate. The first failure cancels the other uploads and
+    is raised as itself."""
+    notify = _Notifier(on_progress)
     stats = await anyio.to_thread.run_sync(lambda: [os.stat(path) for _, path in files])
     total = sum(st.st_size for st in stats)
     hashing, uploading = _Tally(total), _Tally(total)
@@ -575,7 +593,14 @@ async def upload_files(
 
             digest, from_cache = await cache.digest(path, st, on_progress=hashed)
             if from_cache:
-                await hashed(st.st_size, st.st_size)
+                done = hashing.update(key, st.st_size)
+                await notify(
+                    PackagingPhase.HASHING,
+                    f"{key}: digest known from the cache",
+                    done,
+                    total,
+                    file=key,
+                )
 
             async def sent(done: int, size: int) -> None:
                 completed = uploading.update(key, done)
@@ -619,9 +644,16 @@ def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 
 async def stream_create(
-    client: PackagingClient, request: CreateRequest, notify: _Notifier
+    client: PackagingClient,
+    request: CreateRequest,
+    *,
+    on_progress: PackagingProgressCallback | None = None,
 ) -> list[str]:
-    """Send the create request and follow it to the end of the stream; return every status."""
+    """Send the create request and follow it to the end of the stream; return every status.
+
+    A create whose base is pulled first sends the pull's `success` before its own: only the end
+    of the stream ends the create. A server older than 0.5.5 is `UnsupportedServer`."""
+    notify = _Notifier(on_progress)
     statuses: list[str] = []
     await notify(PackagingPhase.CREATING, f"creating {request.model}")
     try:
