@@ -37,7 +37,7 @@ THINK_MSG = '(must be "high", "medium", "low", "max", true, or false)'
 
 @pytest.fixture
 def http(ollama_double: OllamaDouble) -> Iterator[httpx2.Client]:
-    with httpx2.Client(base_url=ollama_double.url, timeout=30) as client:
+    with httpx2.Client(base_url=ollama_double.url, timeout=30, verify=False) as client:
         yield client
 
 

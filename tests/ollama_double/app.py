@@ -13,6 +13,7 @@ from . import gojson
 from .decode import HTTPError, decode
 from .faults import BUSY_MESSAGE
 from .http import ClientGone, Request, Responder
+from .reqlog import Entry
 
 if TYPE_CHECKING:
     from .server import OllamaDouble
@@ -42,11 +43,18 @@ Handler = Callable[["Ctx"], Awaitable[None]]
 class Ctx:
     """One request as a route sees it."""
 
-    def __init__(self, double: OllamaDouble, req: Request, resp: Responder, body: bytes) -> None:
+    def __init__(
+        self, double: OllamaDouble, req: Request, resp: Responder, body: bytes, entry: Entry
+    ) -> None:
         self.double = double
         self.req = req
         self.resp = resp
         self.body = body
+        self.entry = entry
+
+    def record_body(self, value: Any) -> None:
+        """Log what the request carried (done before answering, so tests never race it)."""
+        self.double.requests.set_body(self.entry, value)
 
     @property
     def store(self) -> Any:
@@ -182,14 +190,12 @@ async def dispatch(double: OllamaDouble, router: Router, req: Request, resp: Res
     delay = faults.delay_for(req.path)
     if delay > 0:
         await asyncio.sleep(delay)
-    ctx = Ctx(double, req, resp, body)
+    ctx = Ctx(double, req, resp, body, entry)
     try:
         await handler(ctx)
-        if is_blob:
-            double.requests.set_body(entry, req.bytes_read)
     except HTTPError as err:
         if is_blob:
-            double.requests.set_body(entry, req.bytes_read)
+            ctx.record_body(req.bytes_read)
         if resp.started:
             raise
         await ctx.error(err.status, err.message)

@@ -7,7 +7,10 @@ blobs into the store with progress, as Ollama downloads from registry.ollama.ai.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,12 +189,25 @@ def default_recipes() -> list[Recipe]:
 SEEDED = ("llama3.2:latest", "all-minilm:latest", "qwen3:latest", "gemma2:2b")
 
 
+_shared_lock = threading.Lock()
+_shared_built: dict[str, Built] = {}
+_shared_dir: Path | None = None
+
+
+def _registry_dir() -> Path:
+    """One directory per process for generated blobs: every double reuses them (immutable)."""
+    global _shared_dir
+    if _shared_dir is None:
+        _shared_dir = Path(tempfile.mkdtemp(prefix="ollama-double-registry-"))
+        atexit.register(shutil.rmtree, _shared_dir, True)
+    return _shared_dir
+
+
 class Catalogue:
     """Pullable models by name (matched case-insensitively); tests may add, resize or remove."""
 
-    def __init__(self, registry_dir: Path) -> None:
-        self.registry_dir = registry_dir
-        self.registry_dir.mkdir(parents=True, exist_ok=True)
+    def __init__(self) -> None:
+        self.registry_dir = _registry_dir()
         self._lock = threading.Lock()
         self._recipes: dict[tuple[str, str, str, str], Recipe] = {}
         self._built: dict[tuple[str, str, str, str], Built] = {}
@@ -257,7 +273,12 @@ class Catalogue:
         with self._lock:
             built = self._built.get(name.key)
         if built is None:
-            built = self._generate(recipe)
+            key = repr(recipe)
+            with _shared_lock:
+                built = _shared_built.get(key)
+                if built is None:
+                    built = self._generate(recipe)
+                    _shared_built[key] = built
             with self._lock:
                 self._built[name.key] = built
         return built

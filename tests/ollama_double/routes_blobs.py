@@ -35,6 +35,7 @@ async def post_blob(ctx: Ctx) -> None:
     digest = _digest_param(ctx)
     if ctx.store.has_blob(digest):
         # Answer at once and never read the body (routes.go: the upload short-circuits).
+        ctx.record_body(0)
         await ctx.empty(200)
         return
     tmp = ctx.store.temp_blob()
@@ -52,6 +53,7 @@ async def post_blob(ctx: Ctx) -> None:
             os.unlink(tmp)
         raise
     actual = sha.hexdigest()
+    ctx.record_body(ctx.req.bytes_read)
     ctx.store.adopt_file(tmp, actual)  # kept under its real digest, whatever the URL said
     if f"sha256:{actual}" != digest:
         raise HTTPError(400, f'digest mismatch, expected "{digest}", got "sha256:{actual}"')

@@ -51,7 +51,7 @@ class OllamaDouble:
         base = Path(self._tmp.name)
         self.models_dir = Path(models_dir) if models_dir is not None else base / "models"
         self.store = Store(self.models_dir)
-        self.catalogue = Catalogue(base / "registry")
+        self.catalogue = Catalogue()
         self.faults = Faults(on_refuse=self._refuse, on_accept=self._accept)
         self.requests = RequestLog()
         self.runtime = Runtime()
