@@ -14,6 +14,9 @@ TEMPLATE, SYSTEM, RENDERER, PARSER, REQUIRES), `Parameter` and `Message`.
 
 Parameter names and values are only checked when a Modelfile is used (`tools.parameters`), as
 Ollama checks them in `ollama create`, not in its parser; `generate_modelfile` checks its own.
+One deliberate difference: Ollama keeps a parameter's name where it keeps instruction names, so
+`PARAMETER model x` passes there for a FROM line (and `PARAMETER adapter p` for an ADAPTER);
+here a parameter stays a parameter.
 """
 
 from __future__ import annotations
