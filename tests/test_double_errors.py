@@ -118,6 +118,16 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
         '"all-minilm" does not support chat',
     ),
     (
+        "/api/chat",
+        {
+            "model": "all-minilm",
+            "messages": [{"role": "user", "content": "x"}],
+            "tools": [{"type": "function", "function": {"name": "f"}}],
+        },
+        400,
+        '"all-minilm" does not support chat',  # a missing completion wins over tools
+    ),
+    (
         "/api/generate",
         {"model": "llama3.2", "prompt": "x", "think": True},
         400,

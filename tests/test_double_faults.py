@@ -68,6 +68,13 @@ async def test_delay_a_route_and_see_the_client_give_up(ollama_double: OllamaDou
         assert (await client.post("/api/show", json={"model": "llama3.2"})).status_code == 200
 
 
+def test_delay_under_a_prefix(http: httpx2.Client, ollama_double: OllamaDouble) -> None:
+    ollama_double.faults.delay("/api/blobs/", 30)
+    with pytest.raises(httpx2.ReadTimeout):
+        http.head("/api/blobs/sha256:" + "0" * 64, timeout=0.2)
+    assert http.get("/api/tags").status_code == 200
+
+
 def test_drop_after_lines_aborts_one_stream(
     http: httpx2.Client, ollama_double: OllamaDouble
 ) -> None:

@@ -20,7 +20,12 @@ class LineFault:
     message: str | None  # None: drop the connection; else send {"error": message}
 
     def applies(self, path: str) -> bool:
-        return self.path is None or self.path == path
+        return self.path is None or route_matches(self.path, path)
+
+
+def route_matches(pattern: str, path: str) -> bool:
+    """An exact path, or every path under a pattern that ends with '/' (e.g. /api/blobs/)."""
+    return path == pattern or (pattern.endswith("/") and path.startswith(pattern))
 
 
 class Faults:
@@ -55,6 +60,7 @@ class Faults:
 
     # --- per-request ---------------------------------------------------------------
     def delay(self, path: str, seconds: float) -> None:
+        """Hold every answer on `path` (or under it, when it ends with '/'); 0 clears."""
         with self._lock:
             if seconds <= 0:
                 self._delays.pop(path, None)
@@ -63,7 +69,10 @@ class Faults:
 
     def delay_for(self, path: str) -> float:
         with self._lock:
-            return self._delays.get(path, 0.0)
+            for pattern, seconds in self._delays.items():
+                if route_matches(pattern, path):
+                    return seconds
+            return 0.0
 
     def busy(self, n: int) -> None:
         """The next n requests (any route) are answered 503 server busy."""

@@ -384,6 +384,9 @@ class HttpServer:
         gone = False
         try:
             await asyncio.wait({handler})
+        except asyncio.CancelledError:
+            handler.cancel()  # server shutdown: take the handler down with the connection
+            raise
         finally:
             watcher.cancel()
             with contextlib.suppress(BaseException):

@@ -189,17 +189,18 @@ async def chat(ctx: Ctx) -> None:
         ctx.double.runtime.unload(view)
         await ctx.json(200, _chat_done(raw_model, "unload"))
         return
-    tools = req.get("tools") or []
-    if tools and "tools" not in caps:
-        raise HTTPError(400, f"{view.inst.name.fully_qualified()} does not support tools")
     think = req.get("think")
     if "thinking" in caps:
         if think is None:
             think = True
     elif think is not None and _think_on(think):
         raise HTTPError(400, f"{gojson.go_quote(raw_model)} does not support thinking")
+    # CheckCapabilities: a missing completion wins; otherwise "<full name> does not support tools".
     if "completion" not in caps:
         raise HTTPError(400, f"{gojson.go_quote(raw_model)} does not support chat")
+    tools = req.get("tools") or []
+    if tools and "tools" not in caps:
+        raise HTTPError(400, f"{view.inst.name.fully_qualified()} does not support tools")
     opts = _options(view, req.get("options"))
     load_ns = ctx.double.runtime.touch(view, keep_alive, opts.get("num_ctx"))
     if not messages:
