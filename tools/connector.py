@@ -1,0 +1,398 @@
+"""`OllamaConnector`: the seed's plain Python API (shared/seed/OLLAMA_CONNECTOR.md), on top of the
+same `tools/` functions that the MCP server calls.
+
+Where the seed and modern Ollama disagree, modern Ollama wins: models are created with the JSON
+create request (the Modelfile is parsed here, local files are uploaded as blobs), and names are
+Ollama's, compared as Ollama compares them (`ModelRef`), so `m.name == "my-custom-model"` holds
+for the model Ollama lists as `my-custom-model:latest`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.cache import MetadataCache, Source
+from tools.catalog import ModelCatalog
+from tools.client import OllamaClient
+from tools.errors import ModelNotFound
+from tools.files import AllowedRoots
+from tools.modelfile import generate_modelfile
+from tools.names import same_model
+from tools.packaging import (
+    CreateResult,
+    PackageReport,
+    PackagingProgress,
+    PackagingProgressCallback,
+    create_model,
+    package_adapter,
+)
+from tools.types import ChatResponse, EmbedResponse, ProgressResponse
+
+logger = logging.getLogger(__name__)
+
+TokenCallback = Callable[[str], Awaitable[None]]
+
+# The seed's `upload_artifact` metadata keys, and the `package_adapter` argument each feeds.
+_ARTIFACT_KEYS = {
+    "system_prompt": "system_prompt",
+    "template": "template",
+    "parameters": "parameters",
+    "messages": "messages",
+    "license": "license",
+    "push": "push",
+    "pull_base": "pull_base",
+}
+
+
+class ModelRef(str):
+    """A model name as Ollama lists it, equal to any name Ollama would take for the same model.
+
+    `ModelRef("llama3:latest") == "LLAMA3"` is true, as it is for Ollama's own lookups. Its hash is
+    the plain string's, so use the listed form as a dict key.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return str.__eq__(self, other) or same_model(self, other)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = str.__hash__
+
+
+class ModelInfo(BaseModel):
+    """One installed model, as the seed's `list_models` and `get_model_metadata` give it."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    name: ModelRef
+    size: int
+    digest: str
+    modified_at: datetime | None
+    details: dict[str, Any] = Field(default_factory=dict)  # the seed reads `details.get(...)`
+    capabilities: list[str] | None = None
+    source: Source = "live"  # live, cache, stale (Ollama unreachable) or disk (read offline)
+    cached_at: datetime | None = None
+
+
+class ModelMetadata(ModelInfo):
+    """`ModelInfo` plus what `/api/show` adds."""
+
+    template: str = ""
+    system: str = ""
+    license: str = ""
+    parameters: str = ""
+    model_info: dict[str, Any] = Field(default_factory=dict)
+
+
+class OllamaConnector:
+    """The seed's connector. `allowed_roots` limits which local files it reads (default: any)."""
+
+    def __init__(
+        self,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache_ttl: float = 24 * 3600,
+        allowed_roots: Sequence[str | os.PathLike[str]] = (os.sep,),
+    ) -> None:
+        self._cache = MetadataCache(cache_dir, ttl=cache_ttl)
+        self._readable = AllowedRoots(allowed_roots)
+        self._client: OllamaClient | None = None
+        self._catalog: ModelCatalog | None = None
+
+    # --- connection -----------------------------------------------------------------------
+
+    async def connect(self, credentials: Mapping[str, Any]) -> bool:
+        """Use `credentials["base_url"]` (else `OLLAMA_HOST`, else 127.0.0.1:11434) and check that
+        Ollama answers. Raises `ConnectionError` (`OllamaUnavailable`) when it does not."""
+        await self.disconnect()
+        base_url = credentials.get("base_url") or credentials.get("host")
+        self._client = OllamaClient(base_url)
+        self._catalog = ModelCatalog(self._client, self._cache)
+        await self._client.heartbeat()
+        return True
+
+    async def disconnect(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+        self._client = None
+        self._catalog = None
+
+    async def verify_connection(self) -> bool:
+        try:
+            await self.client.heartbeat()
+        except ConnectionError:
+            return False
+        return True
+
+    @property
+    def client(self) -> OllamaClient:
+        """The client; made on first use when `connect` was never called."""
+        if self._client is None:
+            self._client = OllamaClient()
+            self._catalog = ModelCatalog(self._client, self._cache)
+        return self._client
+
+    @property
+    def catalog(self) -> ModelCatalog:
+        self.client  # noqa: B018 - makes the catalog along with the client
+        assert self._catalog is not None
+        return self._catalog
+
+    # --- models ---------------------------------------------------------------------------
+
+    async def list_models(self, *, use_cache: bool = True) -> list[ModelInfo]:
+        """Installed models, newest first; cached, and read from disk when Ollama is down."""
+        found = await self.catalog.list_models(use_cache=use_cache)
+        return [
+            ModelInfo(
+                name=ModelRef(m.name),
+                size=m.size,
+                digest=m.digest,
+                modified_at=m.modified_at,
+                details=m.details.model_dump(exclude_none=True),
+                capabilities=m.capabilities,
+                source=found.source,
+                cached_at=found.cached_at,
+            )
+            for m in found.value
+        ]
+
+    async def get_model_metadata(
+        self, name: str, *, use_cache: bool = True
+    ) -> ModelMetadata | None:
+        """Metadata of one installed model, or None when it is not installed."""
+        try:
+            summary = await self.catalog.find_model(name, use_cache=use_cache)
+            shown = await self.catalog.get_model_metadata(name, use_cache=use_cache)
+        except ModelNotFound:
+            return None
+        m, show = summary.value, shown.value
+        return ModelMetadata(
+            name=ModelRef(m.name),
+            size=m.size,
+            digest=m.digest,
+            modified_at=m.modified_at,
+            details=m.details.model_dump(exclude_none=True),
+            capabilities=show.capabilities or m.capabilities,
+            source=shown.source,
+            cached_at=shown.cached_at,
+            template=show.template,
+            system=show.system,
+            license=show.license,
+            parameters=show.parameters,
+            model_info=show.model_info,
+        )
+
+    async def pull_model(
+        self,
+        name: str,
+        *,
+        stream: bool = True,
+        on_progress: Callable[[ProgressResponse], Awaitable[None]] | None = None,
+    ) -> ProgressResponse:
+        """Pull from the registry; progress goes to `on_progress` (or the log when `stream`)."""
+        try:
+            return await self.client.pull(name, on_progress=on_progress or _log_line(stream))
+        finally:
+            await self.catalog.invalidate(name)
+
+    async def push_model(
+        self,
+        name: str,
+        *,
+        stream: bool = True,
+        on_progress: Callable[[ProgressResponse], Awaitable[None]] | None = None,
+    ) -> ProgressResponse:
+        """Push `namespace/model[:tag]` to its registry (needs a key Ollama is signed in with)."""
+        try:
+            return await self.client.push(name, on_progress=on_progress or _log_line(stream))
+        finally:
+            await self.catalog.invalidate(name)
+
+    async def delete_model(self, name: str) -> None:
+        try:
+            await self.client.delete(name)
+        finally:
+            await self.catalog.invalidate(name)
+
+    async def copy_model(self, source: str, destination: str) -> None:
+        try:
+            await self.client.copy(source, destination)
+        finally:
+            await self.catalog.invalidate(destination)
+
+    # --- Modelfiles and packaging ---------------------------------------------------------
+
+    def generate_modelfile(
+        self,
+        base_model: str,
+        adapter_path: str | os.PathLike[str] | None = None,
+        system_prompt: str | None = None,
+        template: str | None = None,
+        parameters: Mapping[str, object] | None = None,
+        messages: Sequence[Mapping[str, str]] | None = None,
+        license: str | Sequence[str] | None = None,
+    ) -> str:
+        return generate_modelfile(
+            base_model, adapter_path, system_prompt, template, parameters, messages, license
+        )
+
+    async def create_model(
+        self,
+        name: str,
+        modelfile: str,
+        *,
+        stream: bool = True,
+        base_dir: str | os.PathLike[str] | None = None,
+        on_progress: PackagingProgressCallback | None = None,
+        quantize: str | None = None,
+    ) -> CreateResult:
+        """Create `name` from Modelfile text; local paths are relative to `base_dir` (default:
+        the current folder). Raises `RuntimeError` (`OllamaAPIError`) when Ollama refuses."""
+        try:
+            return await create_model(
+                self.client,
+                name,
+                modelfile=modelfile,
+                base_dir=base_dir,
+                readable=self._readable,
+                on_progress=on_progress or _log_step(stream),
+                quantize=quantize,
+            )
+        finally:
+            await self.catalog.invalidate(name)
+
+    async def upload_artifact(
+        self,
+        path: str | os.PathLike[str],
+        metadata: Mapping[str, Any],
+        *,
+        on_progress: PackagingProgressCallback | None = None,
+    ) -> str:
+        """Package the adapter at `path` as the model `metadata["name"]` on `metadata["base_model"]`
+        and return the model's name. Raises `FileNotFoundError` for a missing path and
+        `ValueError` for bad metadata or an unusable adapter."""
+        report = await self.package_adapter(path, metadata, on_progress=on_progress)
+        return ModelRef(report.model)
+
+    async def package_adapter(
+        self,
+        path: str | os.PathLike[str],
+        metadata: Mapping[str, Any],
+        *,
+        on_progress: PackagingProgressCallback | None = None,
+    ) -> PackageReport:
+        """`upload_artifact` with the full report (digest, bytes sent and skipped, push)."""
+        name, base_model = metadata.get("name"), metadata.get("base_model")
+        if not isinstance(name, str) or not name:
+            raise ValueError("invalid metadata: 'name' (the model to create) is required")
+        if not isinstance(base_model, str) or not base_model:
+            raise ValueError("invalid metadata: 'base_model' (e.g. 'llama3.2') is required")
+        unknown = set(metadata) - {"name", "base_model", *_ARTIFACT_KEYS}
+        if unknown:
+            raise ValueError(
+                f"invalid metadata: unknown keys {sorted(unknown)}; "
+                f"known keys are name, base_model, {', '.join(_ARTIFACT_KEYS)}"
+            )
+        options = {arg: metadata[key] for key, arg in _ARTIFACT_KEYS.items() if key in metadata}
+        try:
+            return await package_adapter(
+                self.client,
+                path,
+                name,
+                base_model,
+                readable=self._readable,
+                on_progress=on_progress or _log_step(True),
+                **options,
+            )
+        finally:
+            await self.catalog.invalidate(name, base_model)
+
+    # --- inference ------------------------------------------------------------------------
+
+    async def generate(
+        self,
+        model: str,
+        prompt: str,
+        *,
+        stream: bool = False,
+        options: Mapping[str, Any] | None = None,
+        system: str | None = None,
+        keep_alive: float | str | None = None,
+        on_token: TokenCallback | None = None,
+    ) -> str:
+        """The model's answer to `prompt`. With `stream`, each piece also goes to `on_token`."""
+        if not stream:
+            answer = await self.client.generate(
+                model, prompt, options=options, system=system, keep_alive=keep_alive
+            )
+            return answer.response
+        pieces: list[str] = []
+        async for chunk in self.client.generate_stream(
+            model, prompt, options=options, system=system, keep_alive=keep_alive
+        ):
+            if chunk.response:
+                pieces.append(chunk.response)
+                if on_token is not None:
+                    await on_token(chunk.response)
+        return "".join(pieces)
+
+    def generate_stream(
+        self, model: str, prompt: str, *, options: Mapping[str, Any] | None = None
+    ) -> AsyncIterator[str]:
+        """The answer piece by piece."""
+        return _texts(self.client.generate_stream(model, prompt, options=options))
+
+    async def chat(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        options: Mapping[str, Any] | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+    ) -> ChatResponse:
+        return await self.client.chat(model, messages, options=options, tools=tools)
+
+    async def embed(self, model: str, input: str | Sequence[str]) -> EmbedResponse:
+        return await self.client.embed(model, input)
+
+
+async def _texts(chunks: AsyncIterator[Any]) -> AsyncIterator[str]:
+    async for chunk in chunks:
+        if chunk.response:
+            yield chunk.response
+
+
+def _log_line(enabled: bool) -> Callable[[ProgressResponse], Awaitable[None]] | None:
+    if not enabled:
+        return None
+
+    async def log(line: ProgressResponse) -> None:
+        logger.info("%s", line.status)
+
+    return log
+
+
+def _log_step(enabled: bool) -> PackagingProgressCallback | None:
+    if not enabled:
+        return None
+
+    async def log(step: PackagingProgress) -> None:
+        logger.info("%s: %s", step.phase, step.message)
+
+    return log
+
+
+__all__ = ["ModelInfo", "ModelMetadata", "ModelRef", "OllamaConnector"]
