@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 from urllib.parse import unquote
 
@@ -285,7 +285,7 @@ _REASONS = {
     503: "Service Unavailable",
 }
 
-Dispatch = Callable[[Request, Responder], Awaitable[None]]
+Dispatch = Callable[[Request, Responder], Coroutine[Any, Any, None]]
 OnDisconnect = Callable[[Request], None]
 
 

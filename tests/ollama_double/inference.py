@@ -85,7 +85,7 @@ def float32_list(vec: np.ndarray) -> list[float]:
 
 def tool_calls_for(tools: list[Any], text: str) -> list[dict[str, Any]]:
     """Call every offered tool whose function name the last message mentions."""
-    calls = []
+    calls: list[dict[str, Any]] = []
     for tool in tools:
         fn = (tool or {}).get("function") or {}
         name = fn.get("name")

@@ -29,7 +29,7 @@ _FIELD_RE = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
 
 def template_vars(template: str) -> set[str]:
     """Template.Vars(): the field names a Go template uses, lower-cased."""
-    out = set()
+    out: set[str] = set()
     for action in re.findall(r"\{\{(.*?)\}\}", template, flags=re.S):
         out.update(m.lower() for m in _FIELD_RE.findall(action))
     return out

@@ -40,7 +40,7 @@ def tag_entry(ctx: Ctx, inst: Any) -> dict[str, Any] | None:
 
 
 async def tags(ctx: Ctx) -> None:
-    installed = sorted(ctx.store.list(), key=lambda i: i.mtime_ns, reverse=True)
+    installed = sorted(ctx.store.all_installed(), key=lambda i: i.mtime_ns, reverse=True)
     models = [e for i in installed if (e := tag_entry(ctx, i)) is not None]
     await ctx.json(200, {"models": models})
 

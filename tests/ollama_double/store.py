@@ -149,7 +149,7 @@ class Store:
     def manifest_path(self, name: Name) -> Path:
         return self.manifests / name.host / name.namespace / name.model / name.tag
 
-    def list(self) -> list[Installed]:
+    def all_installed(self) -> list[Installed]:
         """Every readable manifest under manifests/*/*/*/* with a valid name."""
         found: list[Installed] = []
         for path in self.manifests.glob("*/*/*/*"):
@@ -180,7 +180,7 @@ class Store:
         exact = self.manifest_path(name)
         if exact.is_file():
             return self._load(name, exact)
-        for inst in self.list():
+        for inst in self.all_installed():
             if inst.name.key == name.key:
                 return inst
         return None
@@ -188,7 +188,7 @@ class Store:
     def existing_name(self, name: Name) -> Name:
         """getExistingName: take the on-disk case of each part that matches some manifest."""
         host, ns, model, tag = name.parts()
-        for inst in self.list():
+        for inst in self.all_installed():
             h, n, m, t = inst.name.parts()
             host = h if h.lower() == host.lower() else host
             ns = n if n.lower() == ns.lower() else ns
@@ -226,7 +226,7 @@ class Store:
 
     def referenced(self) -> set[str]:
         used: set[str] = set()
-        for inst in self.list():
+        for inst in self.all_installed():
             for lay in [*inst.layers, inst.config_layer]:
                 if lay.get("digest"):
                     used.add(lay["digest"])
@@ -263,5 +263,5 @@ class Store:
         os.utime(path)
 
     def installed_names(self) -> list[str]:
-        items = sorted(self.list(), key=lambda i: i.mtime_ns, reverse=True)
+        items = sorted(self.all_installed(), key=lambda i: i.mtime_ns, reverse=True)
         return [i.name.display_shortest() for i in items]
