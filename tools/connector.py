@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.cache import MetadataCache, Source
+from tools.cache import Cached, MetadataCache, Source
 from tools.catalog import ModelCatalog
 from tools.client import OllamaClient
 from tools.errors import ModelNotFound
@@ -32,7 +32,13 @@ from tools.packaging import (
     create_model,
     package_adapter,
 )
-from tools.types import ChatResponse, EmbedResponse, ProgressResponse
+from tools.types import (
+    ChatResponse,
+    EmbedResponse,
+    ModelSummary,
+    ProgressCallback,
+    ProgressResponse,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +66,14 @@ class ModelRef(str):
     __slots__ = ()
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, str):
-            return str.__eq__(self, other) or same_model(self, other)
-        return NotImplemented
+        if not isinstance(other, str):
+            return NotImplemented
+        if str.__eq__(self, other):
+            return True
+        try:
+            return same_model(self, other)
+        except ValueError:  # not a model name at all, so not this one
+            return False
 
     def __ne__(self, other: object) -> bool:
         equal = self.__eq__(other)
@@ -155,19 +166,7 @@ class OllamaConnector:
     async def list_models(self, *, use_cache: bool = True) -> list[ModelInfo]:
         """Installed models, newest first; cached, and read from disk when Ollama is down."""
         found = await self.catalog.list_models(use_cache=use_cache)
-        return [
-            ModelInfo(
-                name=ModelRef(m.name),
-                size=m.size,
-                digest=m.digest,
-                modified_at=m.modified_at,
-                details=m.details.model_dump(exclude_none=True),
-                capabilities=m.capabilities,
-                source=found.source,
-                cached_at=found.cached_at,
-            )
-            for m in found.value
-        ]
+        return [ModelInfo(**_summary_fields(m, found)) for m in found.value]
 
     async def get_model_metadata(
         self, name: str, *, use_cache: bool = True
@@ -178,16 +177,12 @@ class OllamaConnector:
             shown = await self.catalog.get_model_metadata(name, use_cache=use_cache)
         except ModelNotFound:
             return None
-        m, show = summary.value, shown.value
+        show = shown.value
         return ModelMetadata(
-            name=ModelRef(m.name),
-            size=m.size,
-            digest=m.digest,
-            modified_at=m.modified_at,
-            details=m.details.model_dump(exclude_none=True),
-            capabilities=show.capabilities or m.capabilities,
-            source=shown.source,
-            cached_at=shown.cached_at,
+            **{
+                **_summary_fields(summary.value, shown),
+                "capabilities": show.capabilities or summary.value.capabilities,
+            },
             template=show.template,
             system=show.system,
             license=show.license,
@@ -200,7 +195,7 @@ class OllamaConnector:
         name: str,
         *,
         stream: bool = True,
-        on_progress: Callable[[ProgressResponse], Awaitable[None]] | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> ProgressResponse:
         """Pull from the registry; progress goes to `on_progress` (or the log when `stream`)."""
         try:
@@ -213,7 +208,7 @@ class OllamaConnector:
         name: str,
         *,
         stream: bool = True,
-        on_progress: Callable[[ProgressResponse], Awaitable[None]] | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> ProgressResponse:
         """Push `namespace/model[:tag]` to its registry (needs a key Ollama is signed in with)."""
         try:
@@ -369,13 +364,27 @@ class OllamaConnector:
         return await self.client.embed(model, input)
 
 
+def _summary_fields(model: ModelSummary, found: Cached[Any]) -> dict[str, Any]:
+    """`ModelInfo`'s fields from a list entry, with where the answer came from."""
+    return {
+        "name": ModelRef(model.name),
+        "size": model.size,
+        "digest": model.digest,
+        "modified_at": model.modified_at,
+        "details": model.details.model_dump(exclude_none=True),
+        "capabilities": model.capabilities,
+        "source": found.source,
+        "cached_at": found.cached_at,
+    }
+
+
 async def _texts(chunks: AsyncIterator[Any]) -> AsyncIterator[str]:
     async for chunk in chunks:
         if chunk.response:
             yield chunk.response
 
 
-def _log_line(enabled: bool) -> Callable[[ProgressResponse], Awaitable[None]] | None:
+def _log_line(enabled: bool) -> ProgressCallback | None:
     if not enabled:
         return None
 

@@ -1,0 +1,35 @@
+"""What the connector adds over the seed's examples: name comparison and offline answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.ollama_double import OllamaDouble
+from tools.connector import ModelRef, OllamaConnector
+
+
+def test_model_ref_compares_as_ollama_matches_names() -> None:
+    listed = ModelRef("llama3.2:latest")
+    assert listed == "llama3.2"
+    assert listed == "LLAMA3.2:Latest"
+    assert listed == "registry.ollama.ai/library/llama3.2:latest"
+    assert listed != "llama3.2:1b"
+    assert listed != "me/llama3.2"
+    assert hash(listed) == hash("llama3.2:latest")
+    assert ModelRef("me/m:v1") == "me/m:v1" and ModelRef("me/m:v1") != "m:v1"
+    assert listed != "not a model name!" and listed != 3
+
+
+async def test_list_models_while_ollama_is_stopped_is_marked_stale(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    connector = OllamaConnector(cache_dir=tmp_path / "cache")
+    await connector.connect({"base_url": ollama_double.url})
+    live = await connector.list_models()
+    assert {m.source for m in live} == {"live"}
+    ollama_double.faults.refuse_connections()
+    offline = await connector.list_models(use_cache=False)
+    assert [m.name for m in offline] == [m.name for m in live]
+    assert {m.source for m in offline} == {"stale"}
+    assert all(m.cached_at is not None for m in offline)
+    await connector.disconnect()
