@@ -92,8 +92,9 @@ class ModelView:
 
     @property
     def parent_model(self) -> str:
-        model_layer = self.inst.first(MEDIA_MODEL)
-        return str((model_layer or {}).get("from", ""))
+        # Ollama walks every layer and the last model layer sets it (split GGUFs have several).
+        model_layers = self.inst.all(MEDIA_MODEL)
+        return str(model_layers[-1].get("from", "")) if model_layers else ""
 
     def quantization_level(self) -> str:
         ft = str(self.config.get("file_type", ""))
