@@ -772,3 +772,24 @@ async def test_without_a_cache_argument_digests_go_to_the_cache_folder(
     second = await package_adapter(client, adapter, "b", "llama3.2", readable=gate)
     assert (tmp_path / "app-cache" / "digests.sqlite3").is_file()
     assert (first.files_hashed, second.files_hashed, second.digest_cache_hits) == (2, 0, 2)
+
+
+async def test_create_from_a_local_gguf_uploads_it_once(
+    ollama_double: OllamaDouble,
+    client: OllamaClient,
+    work: Path,
+    gate: AllowedRoots,
+    cache: DigestCache,
+) -> None:
+    write_gguf(work / "weights.gguf", kind="model", adapter_type=None, hidden=LLAMA_HIDDEN)
+    text = "FROM ./weights.gguf\nTEMPLATE {{ .Prompt }}"
+    first = await create_model(
+        client, "local", modelfile=text, base_dir=work, readable=gate, digest_cache=cache
+    )
+    assert [f.key for f in first.files] == ["weights.gguf"] and first.files[0].uploaded
+    assert "parsing GGUF" in first.statuses
+    again = await create_model(
+        client, "local2", modelfile=text, base_dir=work, readable=gate, digest_cache=cache
+    )
+    assert (again.bytes_uploaded, again.files_hashed) == (0, 0)
+    assert ollama_double.requests.count_prefix("POST", "/api/blobs/") == 1
