@@ -441,3 +441,26 @@ def test_bad_gguf_headers(tmp_path: Path, data: bytes, problem: str) -> None:
     path.write_bytes(data)
     with pytest.raises(GGUFFormatError, match=problem):
         read_gguf_header(path)
+
+
+def test_gguf_version_1_counts_in_32_bits_and_ends_strings_in_nul(tmp_path: Path) -> None:
+    def text(value: str) -> bytes:
+        raw = value.encode() + b"\0"
+        return struct.pack("<Q", len(raw)) + raw
+
+    body = b"GGUF" + struct.pack("<III", 1, 0, 2)
+    body += text("general.architecture") + struct.pack("<I", 8) + text("llama")
+    body += text("llama.context_length") + struct.pack("<II", 4, 2048)
+    path = tmp_path / "old.gguf"
+    path.write_bytes(body)
+    header = read_gguf_header(path)
+    assert header.version == 1
+    assert header.metadata == {"general.architecture": "llama", "llama.context_length": 2048}
+
+
+def test_gguf_reading_stops_before_the_key_the_caller_names(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "model.gguf", kind="model", adapter_type=None)
+    header = read_gguf_header(path, stop_before=lambda key, _seen: key.startswith("tokenizer."))
+    assert not header.complete
+    assert header.string("general.architecture") == "llama"
+    assert not any(key.startswith("tokenizer.") for key in header.metadata)

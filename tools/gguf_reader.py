@@ -1,9 +1,11 @@
 """Read a GGUF file's header (magic, version, key/value metadata) without touching tensor data.
 
-Layout (contract 13.3): magic `GGUF`, uint32 version (2 or 3), uint64 tensor count, uint64 KV count,
-then the KV pairs. Only scalar values are kept; arrays (a model's tokenizer holds hundreds of
-thousands of strings) are skipped and only their length is recorded. Reading stops after the KV
-pairs, or earlier once every `wanted` key has been seen, so tensor data is never read.
+Layout (contract 13.3): magic `GGUF`, uint32 version, tensor count, KV count, then the KV pairs.
+Version 3 is today's; 2 is read too, and 1 as Ollama still reads it (32-bit counts, strings ending
+in NUL). Only scalar values are kept; arrays (a model's tokenizer holds hundreds of thousands of
+strings) are skipped and only their length is recorded. Reading stops after the KV pairs, or
+earlier once every `wanted` key has been seen or `stop_before` says so, so tensor data is never
+read.
 
 Every length in the file is checked against the file size first, so a corrupt or hostile header
 cannot make the reader allocate or loop beyond the file. Malformed input raises `GGUFFormatError`
@@ -15,7 +17,7 @@ from __future__ import annotations
 import io
 import os
 import struct
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -23,12 +25,14 @@ from typing import BinaryIO
 from tools.files import open_regular
 
 GGUF_MAGIC = b"GGUF"
-SUPPORTED_VERSIONS = (2, 3)
+SUPPORTED_VERSIONS = (1, 2, 3)
 MAX_KEY_BYTES = 65_535
 MAX_KEPT_STRING_BYTES = 1 << 20  # longer strings (chat templates) are skipped, not kept
 _READ_BUFFER = 1 << 16
 
 Scalar = int | float | bool | str
+StopBefore = Callable[[str, Mapping[str, Scalar]], bool]
+"""Called with each key and the values read so far; True ends the scan before that key."""
 
 # value type id -> (struct code, byte size) for fixed-size scalars
 _FIXED: dict[int, tuple[str, int]] = {
@@ -67,7 +71,7 @@ class GGUFHeader:
     """Scalar values only; skipped long strings are absent."""
     array_lengths: dict[str, int] = field(default_factory=dict)
     complete: bool = True
-    """False when reading stopped early because every wanted key had been seen."""
+    """False when reading stopped early (every wanted key seen, or `stop_before` said so)."""
 
     def string(self, key: str) -> str | None:
         value = self.metadata.get(key)
@@ -81,11 +85,12 @@ class GGUFHeader:
 
 
 class _Reader:
-    def __init__(self, stream: BinaryIO, path: Path, size: int, endian: str) -> None:
+    def __init__(self, stream: BinaryIO, path: Path, size: int, endian: str, version: int) -> None:
         self.stream = stream
         self.path = path
         self.size = size
         self.endian = endian
+        self.version = version
         self.pos = 0
 
     def fail(self, problem: str) -> GGUFFormatError:
@@ -116,6 +121,14 @@ class _Reader:
     def u64(self) -> int:
         return int(self.unpack("Q", 8))
 
+    def count(self) -> int:
+        """A tensor or KV count: 32 bits in version 1, 64 after."""
+        return self.u32() if self.version == 1 else self.u64()
+
+    def text(self, raw: bytes) -> bytes:
+        """Version 1 strings end in a NUL that is not part of the text."""
+        return raw[:-1] if self.version == 1 and raw.endswith(b"\0") else raw
+
     def string_length(self, limit: int) -> int:
         n = self.u64()
         if n > limit or n > self.size - self.pos:
@@ -125,7 +138,7 @@ class _Reader:
         return n
 
     def key(self) -> str:
-        raw = self.read(self.string_length(MAX_KEY_BYTES))
+        raw = self.text(self.read(self.string_length(MAX_KEY_BYTES)))
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -141,7 +154,7 @@ class _Reader:
             if n > MAX_KEPT_STRING_BYTES:
                 self.skip(n)
                 return None
-            return self.read(n).decode("utf-8", errors="replace")
+            return self.text(self.read(n)).decode("utf-8", errors="replace")
         raise self.fail(f"unknown metadata value type {vtype} at offset {self.pos - 4}")
 
     def skip_array(self) -> int:
@@ -164,15 +177,26 @@ class _Reader:
         return count
 
 
-def read_gguf_header(path: str | os.PathLike[str], *, wanted: Collection[str] = ()) -> GGUFHeader:
+def read_gguf_header(
+    path: str | os.PathLike[str],
+    *,
+    wanted: Collection[str] = (),
+    stop_before: StopBefore | None = None,
+) -> GGUFHeader:
     """Read the header of the GGUF file at `path` (an already gated real path). Blocking I/O."""
     real = Path(path)
     with io.BufferedReader(open_regular(real), _READ_BUFFER) as stream:
         size = os.fstat(stream.fileno()).st_size
-        return _parse(stream, real, size, frozenset(wanted))
+        return _parse(stream, real, size, frozenset(wanted), stop_before)
 
 
-def _parse(stream: BinaryIO, path: Path, size: int, wanted: frozenset[str]) -> GGUFHeader:
+def _parse(
+    stream: BinaryIO,
+    path: Path,
+    size: int,
+    wanted: frozenset[str],
+    stop_before: StopBefore | None,
+) -> GGUFHeader:
     head = stream.read(8)
     if len(head) < 8 or head[:4] != GGUF_MAGIC:
         raise GGUFFormatError(path, "not a GGUF file (it does not start with the GGUF magic)")
@@ -182,12 +206,12 @@ def _parse(stream: BinaryIO, path: Path, size: int, wanted: frozenset[str]) -> G
         (version,) = struct.unpack(">I", head[4:8])
     if version not in SUPPORTED_VERSIONS:
         raise GGUFFormatError(
-            path, f"unsupported GGUF version {version} (versions 2 and 3 are read)"
+            path, f"unsupported GGUF version {version} (versions 1 to 3 are read)"
         )
-    reader = _Reader(stream, path, size, ">" if big_endian else "<")
+    reader = _Reader(stream, path, size, ">" if big_endian else "<", version)
     reader.pos = 8
-    tensor_count = reader.u64()
-    kv_count = reader.u64()
+    tensor_count = reader.count()
+    kv_count = reader.count()
     if kv_count * 13 > size:  # each pair needs at least an 8-byte length, a type and a 1-byte value
         raise reader.fail(f"metadata count {kv_count} is larger than the file allows")
 
@@ -196,6 +220,10 @@ def _parse(stream: BinaryIO, path: Path, size: int, wanted: frozenset[str]) -> G
     remaining = set(wanted)
     for index in range(kv_count):
         key = reader.key()
+        if stop_before is not None and stop_before(key, metadata):
+            return GGUFHeader(
+                version, tensor_count, kv_count, big_endian, metadata, array_lengths, False
+            )
         vtype = reader.u32()
         if vtype == _ARRAY:
             array_lengths[key] = reader.skip_array()

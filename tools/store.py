@@ -25,8 +25,9 @@ from typing import Any
 import anyio.to_thread
 
 from tools.errors import InvalidModelName
+from tools.gguf_reader import GGUFFormatError
 from tools.names import ModelName, parse_model_name
-from tools.store_gguf import GGUFHeaderError, read_list_fallbacks
+from tools.store_gguf import read_list_fallbacks
 from tools.types import ModelDetails, ModelSummary, ShowResponse
 
 logger = logging.getLogger(__name__)
@@ -202,7 +203,7 @@ class ModelStore:
     ) -> None:
         try:
             found = read_list_fallbacks(self._blob_path(layer["digest"]))
-        except (OSError, GGUFHeaderError) as exc:
+        except (OSError, GGUFFormatError) as exc:
             logger.debug("no GGUF fallbacks for %s: %s", name.shortest, exc)
             return
         if not details.context_length:
