@@ -8,8 +8,11 @@ import os
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
 from tests.ollama_double import OllamaDouble
 from tools.client import UPLOAD_CHUNK_SIZE, OllamaClient
+from tools.files import NotARegularFile
 
 MiB = 1 << 20
 SIZE = 256 * MiB + 12_345  # an odd tail, so the last chunk is a short one
@@ -56,3 +59,15 @@ async def test_a_256_mib_upload_keeps_python_memory_under_16_mib(
     assert len(progress) == -(-SIZE // UPLOAD_CHUNK_SIZE)
     assert progress[-1] == (SIZE, SIZE)
     assert all(a[0] < b[0] for a, b in itertools.pairwise(progress))
+
+
+async def test_upload_of_a_fifo_is_refused_without_blocking(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    async with OllamaClient(ollama_double.url, max_retries=0) as client:
+        with pytest.raises(NotARegularFile, match=r"a FIFO \(named pipe\)"):
+            await client.upload_blob(fifo, "sha256:" + "0" * 64)
+    assert ollama_double.requests.count_prefix("HEAD", "/api/blobs/") == 0
+    assert ollama_double.requests.count_prefix("POST", "/api/blobs/") == 0

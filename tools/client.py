@@ -26,6 +26,7 @@ import json
 import logging
 import random
 import re
+import stat
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from tools.errors import (
     StreamInterrupted,
     UnsupportedServer,
 )
+from tools.files import NotARegularFile, file_kind, open_regular
 from tools.host import resolve_base_url
 from tools.names import parse_model_name
 from tools.types import (
@@ -388,7 +390,10 @@ class OllamaClient:
         raised as `OllamaAPIError` with that text.
         """
         digest = normalize_digest(digest)
-        size = (await anyio.to_thread.run_sync(path.stat)).st_size
+        st = await anyio.to_thread.run_sync(path.stat)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotARegularFile(path, file_kind(st.st_mode), ())
+        size = st.st_size
         if await self.blob_exists(digest):
             if on_progress is not None:
                 await on_progress(size, size)
@@ -736,7 +741,9 @@ def normalize_digest(digest: str) -> str:
 async def _file_chunks(
     path: Path, size: int, on_progress: UploadProgressCallback | None
 ) -> AsyncGenerator[bytes]:
-    handle: IO[bytes] = await anyio.to_thread.run_sync(path.open, "rb")
+    # Opened as a checked regular file: a FIFO or device here would block a worker thread forever.
+    real = await anyio.to_thread.run_sync(path.resolve)
+    handle: IO[bytes] = await anyio.to_thread.run_sync(open_regular, real)
     try:
         done = 0
         while chunk := await anyio.to_thread.run_sync(handle.read, UPLOAD_CHUNK_SIZE):
