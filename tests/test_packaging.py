@@ -793,3 +793,14 @@ async def test_create_from_a_local_gguf_uploads_it_once(
     )
     assert (again.bytes_uploaded, again.files_hashed) == (0, 0)
     assert ollama_double.requests.count_prefix("POST", "/api/blobs/") == 1
+
+
+async def test_a_utf16_modelfile_file_is_read_as_ollama_reads_it(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    path = tmp_path / "Modelfile"
+    path.write_bytes("FROM llama3.2\nSYSTEM Ünïcode in UTF-16\n".encode("utf-16"))
+    async with OllamaClient(ollama_double.url) as client:
+        await create_model(client, "utf16", modelfile_path=path, readable=AllowedRoots([tmp_path]))
+        shown = await client.show("utf16")
+    assert shown.system == "Ünïcode in UTF-16"

@@ -42,7 +42,7 @@ from tools.client import JSON_CREATE_VERSION
 from tools.create_plan import CreatePlan, expand_path, to_create_request
 from tools.errors import ModelNotFound, OllamaAPIError, OllamaError, UnsupportedServer
 from tools.files import AllowedRoots, deny_all, open_regular
-from tools.modelfile import generate_modelfile, parse
+from tools.modelfile import Modelfile, generate_modelfile, parse
 from tools.names import DEFAULT_HOST, DEFAULT_NAMESPACE, ModelName, parse_model_name
 from tools.singleflight import SingleFlight
 from tools.types import (
@@ -433,17 +433,20 @@ async def create_model(
     gate = readable if readable is not None else deny_all()
     notify = _Notifier(on_progress)
 
+    source: str | bytes
     if modelfile_path is not None:
         real = gate(Path(modelfile_path))
-        text = await anyio.to_thread.run_sync(_read_modelfile, real)
+        # Bytes, so that the parser sees a UTF-16 BOM as `ollama create` does.
+        source = await anyio.to_thread.run_sync(_read_modelfile, real)
         folder = real.parent
     else:
         assert modelfile is not None
-        text = modelfile
+        source = modelfile
         folder = gate.absolute(base_dir) if base_dir is not None else Path.cwd()
     await notify(PackagingPhase.CHECKING, "reading the Modelfile")
-    plan = await anyio.to_thread.run_sync(lambda: _plan(text, folder, gate))
-    adapters = await anyio.to_thread.run_sync(lambda: _named_adapters(text, folder, gate))
+    parsed = parse(source)
+    plan = await anyio.to_thread.run_sync(lambda: _plan(parsed, folder, gate))
+    adapters = await anyio.to_thread.run_sync(lambda: _named_adapters(parsed, folder, gate))
     await _require_json_create(client)
     if adapters and plan.from_model is not None:
         await _check_installed_base(client, parse_model_name(plan.from_model), adapters)
@@ -471,23 +474,23 @@ async def create_model(
     )
 
 
-def _read_modelfile(real: Path) -> str:
+def _read_modelfile(real: Path) -> bytes:
     with open_regular(real) as stream:
         raw = stream.read(MAX_MODELFILE_BYTES + 1)
     if len(raw) > MAX_MODELFILE_BYTES:
         raise ValueError(f"{real}: too large for a Modelfile (over {MAX_MODELFILE_BYTES} bytes)")
-    return raw.decode("utf-8-sig", errors="replace")
+    return raw
 
 
-def _plan(text: str, folder: Path, gate: AllowedRoots) -> CreatePlan:
-    return to_create_request(text, folder, readable=gate, listable=gate.directory)
+def _plan(modelfile: Modelfile | str, folder: Path, gate: AllowedRoots) -> CreatePlan:
+    return to_create_request(modelfile, folder, readable=gate, listable=gate.directory)
 
 
-def _named_adapters(text: str, folder: Path, gate: AllowedRoots) -> list[AdapterInfo]:
+def _named_adapters(modelfile: Modelfile, folder: Path, gate: AllowedRoots) -> list[AdapterInfo]:
     """The Modelfile's ADAPTERs, checked from their headers (the plan only lists their files)."""
     return [
         inspect_adapter(expand_path(value, folder), allowed=gate)
-        for value in parse(text).values("adapter")
+        for value in modelfile.values("adapter")
     ]
 
 
