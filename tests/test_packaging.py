@@ -27,6 +27,7 @@ from tools.packaging import (
     PushFailed,
     create_model,
     package_adapter,
+    upload_files,
 )
 
 LLAMA_HIDDEN = 3072  # the double's llama3.2:latest embedding length
@@ -804,3 +805,18 @@ async def test_a_utf16_modelfile_file_is_read_as_ollama_reads_it(
         await create_model(client, "utf16", modelfile_path=path, readable=AllowedRoots([tmp_path]))
         shown = await client.show("utf16")
     assert shown.system == "Ünïcode in UTF-16"
+
+
+async def test_identical_files_under_two_names_are_sent_and_counted_once(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "a.bin", tmp_path / "b.bin"
+    first.write_bytes(b"same bytes" * 1000)
+    second.write_bytes(b"same bytes" * 1000)
+    async with OllamaClient(ollama_double.url) as client:
+        totals = await upload_files(
+            client, [("a.bin", first), ("b.bin", second)], cache=DigestCache(tmp_path / "digests")
+        )
+    assert [f.uploaded for f in totals.files].count(True) == 1
+    assert totals.bytes_uploaded == 10_000 and totals.bytes_skipped == 10_000
+    assert ollama_double.requests.count_prefix("POST", "/api/blobs/") == 1

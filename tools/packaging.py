@@ -580,6 +580,7 @@ async def upload_files(
     hashing, uploading = _Tally(total), _Tally(total)
     limiter = anyio.CapacityLimiter(max(1, max_parallel))
     same_blob: SingleFlight[str, bool] = SingleFlight()
+    sent_digests: set[str] = set()  # identical files under two names are sent, and counted, once
     results: dict[int, UploadedFile] = {}
 
     async def one(index: int, key: str, path: Path, st: os.stat_result) -> None:
@@ -620,6 +621,8 @@ async def upload_files(
             uploaded = await same_blob.run(
                 digest, lambda: upload_file(client, path, digest, identity, on_progress=sent)
             )
+            uploaded = uploaded and digest not in sent_digests
+            sent_digests.add(digest)
             results[index] = UploadedFile(
                 key=key,
                 path=path,
