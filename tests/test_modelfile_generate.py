@@ -180,7 +180,7 @@ def test_parameters_are_checked_as_ollama_create_checks_them(
 ) -> None:
     with pytest.raises(ParameterError) as caught:
         generate_modelfile("m", parameters=parameters)
-    assert str(caught.value) == message
+    assert str(caught.value) == f"parameters[{next(iter(parameters))!r}]: {message}"
 
 
 def test_deprecated_parameters_are_dropped_with_a_warning() -> None:

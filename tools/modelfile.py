@@ -42,6 +42,7 @@ from tools.modelfile_syntax import (
 from tools.parameters import (
     DEPRECATED_PARAMETERS,
     DeprecatedParameterWarning,
+    ParameterError,
     parameter_texts,
     show_parameter_texts,
 )
@@ -244,8 +245,9 @@ def generate_modelfile(
     Sections in order FROM, ADAPTER, SYSTEM, TEMPLATE, PARAMETER, LICENSE, MESSAGE, separated by
     a blank line, with no newline after the last line (the seed's example is `print`ed). Empty or
     missing arguments are left out. Parameters are checked as `ollama create` checks them
-    (`tools.parameters`): unknown names and bad values raise `ParameterError` with Ollama's
-    wording, deprecated names are dropped with a `DeprecatedParameterWarning`. A value that
+    (`tools.parameters`): unknown names and bad values raise `ParameterError`, Ollama's
+    wording after the argument's name; deprecated names are dropped with a
+    `DeprecatedParameterWarning`. A value that
     cannot be written so that it reads back unchanged raises `UnrepresentableValueError` naming
     the argument. The text always parses back (with `parse`) to exactly these values.
     """
@@ -266,8 +268,12 @@ def generate_modelfile(
         if name in DEPRECATED_PARAMETERS:
             warnings.warn(f"parameter {name} is deprecated", DeprecatedParameterWarning, 2)
             continue
-        for text in parameter_texts(name, value):
-            entries.append((Parameter(name, text), f"parameters[{name!r}]"))
+        field = f"parameters[{name!r}]"
+        try:
+            texts = parameter_texts(name, value)
+        except ParameterError as exc:  # Ollama's wording, with the argument it is about
+            raise ParameterError(f"{field}: {exc}") from exc
+        entries.extend((Parameter(name, text), field) for text in texts)
     licenses = [license] if isinstance(license, str) else list(license or ())
     for index, text in enumerate(licenses):
         field = "license" if isinstance(license, str) else f"license[{index}]"
