@@ -87,8 +87,8 @@ def store_state(double: OllamaDouble) -> StoreState:
         for p in manifests_dir.rglob("*")
         if p.is_file()
     }
-    # An aborted upload's temp file (sha256-<random digits>) may linger a moment: the double, like
-    # Ollama, deletes it when it notices the client left, and signals nothing when it does.
+    # An aborted upload's temp file (sha256-<random digits>) lingers until the double, like
+    # Ollama, notices the client left; a test that cancels waits for that and checks it is gone.
     blobs = frozenset(p.name for p in blobs_dir.iterdir() if _is_digest_name(p.name))
     return StoreState(manifests, blobs)
 
@@ -570,6 +570,10 @@ async def test_cancelling_mid_upload_leaves_no_blob_and_no_model(
             on_progress=cancel_on_first_upload_event,
         )  # fmt: skip
     assert scope.cancelled_caught
+    # The double, like Ollama, deletes the half-written upload once it sees the client leave.
+    assert await ollama_double.requests.wait_disconnect_async(5)
+    blobs = (ollama_double.models_dir / "blobs").iterdir()
+    assert [p.name for p in blobs if not _is_digest_name(p.name)] == []
     digest = "sha256-" + hashlib.sha256(adapter.read_bytes()).hexdigest()
     assert not (ollama_double.models_dir / "blobs" / digest).exists()
     assert store_state(ollama_double) == before

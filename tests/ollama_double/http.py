@@ -77,7 +77,7 @@ class Connection:
     async def read_exactly(self, n: int) -> bytes:
         while len(self.buf) < n:
             if not await self.fill():
-                raise BadRequest("unexpected EOF in body")
+                raise ClientGone("the client went away mid-body")
         data = bytes(self.buf[:n])
         del self.buf[:n]
         return data
@@ -139,7 +139,7 @@ class Request:
                 return b""
             data = await self.conn.read_some(min(self._remaining, _READ_SIZE))
             if not data:
-                raise BadRequest("unexpected EOF in body")
+                raise ClientGone("the client went away mid-body")
             self._remaining -= len(data)
             if self._remaining == 0:
                 self.body_finished.set()
@@ -147,7 +147,7 @@ class Request:
         if self._chunk_left == 0:
             line = await self.conn.readline()
             if line is None:
-                raise BadRequest("unexpected EOF in chunked body")
+                raise ClientGone("the client went away mid-body")
             size_text = line.split(b";", 1)[0].strip()
             try:
                 size = int(size_text, 16)
@@ -163,7 +163,7 @@ class Request:
             self._chunk_left = size
         data = await self.conn.read_some(min(self._chunk_left, _READ_SIZE))
         if not data:
-            raise BadRequest("unexpected EOF in chunked body")
+            raise ClientGone("the client went away mid-body")
         self._chunk_left -= len(data)
         if self._chunk_left == 0:
             await self.conn.read_exactly(2)  # the CRLF after the chunk data
