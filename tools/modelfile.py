@@ -248,7 +248,8 @@ def generate_modelfile(
     (`tools.parameters`): unknown names and bad values raise `ParameterError`, Ollama's
     wording after the argument's name; deprecated names are dropped with a
     `DeprecatedParameterWarning`. A value that cannot be written so that it reads back unchanged
-    raises `UnrepresentableValueError` naming the argument. The text always parses back (with `parse`) to exactly these values.
+    raises `UnrepresentableValueError` naming the argument. The text always parses back (with
+    `parse`) to exactly these values.
     """
     entries: list[tuple[Command, str]] = []
     if not base_model:
