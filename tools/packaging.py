@@ -149,22 +149,14 @@ class AdapterSummary(BaseModel):
     base_model_name_or_path: str | None = None
 
 
-class PackageReport(BaseModel):
+class PackageReport(CreateResult):
     """What `package_adapter` did, honestly: what was created, sent, skipped and pushed."""
 
-    model: str
-    digest: str
     base_model: str
     base_architecture: str | None
     base_pulled: bool
     adapter: AdapterSummary
     modelfile: str
-    statuses: list[str]
-    files: list[UploadedFile]
-    bytes_uploaded: int
-    bytes_skipped: int
-    files_hashed: int
-    digest_cache_hits: int
     push: PushOutcome | None = None
     warnings: list[str] = Field(default_factory=list)
 
@@ -277,37 +269,22 @@ async def package_adapter(
     facts = _base_facts(base, shown)
     warnings = [*adapter.warnings, *check_base(adapter, facts), *plan.warnings]
 
-    with _call_cache(digest_cache) as cache:
-        transfers = await upload_files(
-            client,
-            [(u.key, u.path) for u in plan.uploads],
-            cache=cache,
-            on_progress=on_progress,
-            max_parallel=max_parallel_uploads,
-        )
-    request = _request(target, plan, transfers, quantize=None)
-    statuses = await stream_create(client, request, on_progress=on_progress)
-    model, digest = await installed_digest(client, target)
+    created = await _upload_and_create(
+        client, target, plan, digest_cache, on_progress, None, max_parallel_uploads
+    )
     report = PackageReport(
-        model=model,
-        digest=digest,
+        **dict(created),
         base_model=base.shortest,
         base_architecture=facts.architecture,
         base_pulled=pulled,
         adapter=_summary(adapter),
         modelfile=modelfile,
-        statuses=statuses,
-        files=transfers.files,
-        bytes_uploaded=transfers.bytes_uploaded,
-        bytes_skipped=transfers.bytes_skipped,
-        files_hashed=transfers.files_hashed,
-        digest_cache_hits=transfers.digest_cache_hits,
         warnings=warnings,
     )
     if not push:
         return report
     try:
-        pushed = await _push(client, model, notify)
+        pushed = await _push(client, report.model, notify)
     except OllamaError as exc:
         raise PushFailed(report, exc) from exc
     return report.model_copy(update={"push": pushed})
@@ -451,6 +428,21 @@ async def create_model(
     if adapters and plan.from_model is not None:
         await _check_installed_base(client, parse_model_name(plan.from_model), adapters)
 
+    return await _upload_and_create(
+        client, target, plan, digest_cache, on_progress, quantize, max_parallel_uploads
+    )
+
+
+async def _upload_and_create(
+    client: PackagingClient,
+    target: ModelName,
+    plan: CreatePlan,
+    digest_cache: DigestCache | None,
+    on_progress: PackagingProgressCallback | None,
+    quantize: str | None,
+    max_parallel_uploads: int,
+) -> CreateResult:
+    """The part that changes Ollama, once everything is checked: upload, create, read back."""
     with _call_cache(digest_cache) as cache:
         transfers = await upload_files(
             client,
