@@ -198,10 +198,7 @@ class OllamaConnector:
         on_progress: ProgressCallback | None = None,
     ) -> ProgressResponse:
         """Pull from the registry; progress goes to `on_progress` (or the log when `stream`)."""
-        try:
-            return await self.client.pull(name, on_progress=on_progress or _log_line(stream))
-        finally:
-            await self.catalog.invalidate(name)
+        return await self._transfer(self.client.pull, name, on_progress or _log_line(stream))
 
     async def push_model(
         self,
@@ -211,8 +208,16 @@ class OllamaConnector:
         on_progress: ProgressCallback | None = None,
     ) -> ProgressResponse:
         """Push `namespace/model[:tag]` to its registry (needs a key Ollama is signed in with)."""
+        return await self._transfer(self.client.push, name, on_progress or _log_line(stream))
+
+    async def _transfer(
+        self,
+        transfer: Callable[..., Awaitable[ProgressResponse]],
+        name: str,
+        on_progress: ProgressCallback | None,
+    ) -> ProgressResponse:
         try:
-            return await self.client.push(name, on_progress=on_progress or _log_line(stream))
+            return await transfer(name, on_progress=on_progress)
         finally:
             await self.catalog.invalidate(name)
 
