@@ -331,3 +331,12 @@ def test_models_folder_from_the_environment(monkeypatch, tmp_path):
 def test_a_missing_folder_lists_nothing(tmp_path):
     store = ModelStore(tmp_path / "nowhere")
     assert (store.exists(), store.list_models_sync()) == (False, [])
+
+
+async def test_families_are_copied_as_ollama_copies_them(folder):
+    # Go decodes [] to an empty slice (sent as []) and null or a missing key to nil (sent as null).
+    for model, families in (("empty", []), ("null", None), ("some", ["llama", "clip"])):
+        config = folder.config(model_family="llama", model_families=families)
+        folder.manifest(("registry.ollama.ai", "library", model, "latest"), config, [])
+    listed = {m.name: m.details.families for m in await ModelStore(folder.root).list_models()}
+    assert listed == {"empty:latest": [], "null:latest": None, "some:latest": ["llama", "clip"]}

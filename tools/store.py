@@ -166,7 +166,7 @@ class ModelStore:
             parent_model=model_layers[-1]["from"] if model_layers else "",
             format=_str(config, "model_format"),
             family=_str(config, "model_family"),
-            families=families or None,  # Ollama copies an empty list as null
+            families=families,  # copied as Ollama copies it: [] stays [], absent or null is null
             parameter_size=_str(config, "model_type"),
             quantization_level=_str(config, "file_type"),
             context_length=_int(config, "context_length") or None,
@@ -363,9 +363,9 @@ def _int(config: Mapping[str, Any], key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _families(config: Mapping[str, Any]) -> list[str]:
+def _families(config: Mapping[str, Any]) -> list[str] | None:
     value = config.get("model_families")
-    return list(value) if isinstance(value, list) else []
+    return list(value) if isinstance(value, list) else None
 
 
 def _is_unknown(quantization: str) -> bool:
