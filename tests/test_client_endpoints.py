@@ -312,3 +312,15 @@ async def test_blob_upload_heads_first_and_skips_a_blob_already_there(
     assert await client.upload_blob(path, digest) is False
     assert ollama_double.requests.count_prefix("POST", "/api/blobs/") == 1  # nothing re-sent
     assert ollama_double.requests.count_prefix("HEAD", "/api/blobs/") == 4
+
+
+async def test_ollama_api_key_is_sent_as_a_bearer_token(
+    ollama_double: OllamaDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OLLAMA_API_KEY", "secret-key")
+    async with OllamaClient(ollama_double.url) as client:
+        await client.version()
+    async with OllamaClient(ollama_double.url, headers={"authorization": "Bearer mine"}) as client:
+        await client.version()
+    sent = [h.get("authorization") for h in ollama_double.requests.headers("/api/version")]
+    assert sent == ["Bearer secret-key", "Bearer mine"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import random
 import re
 import stat
@@ -142,7 +143,7 @@ class OllamaClient:
         self._version: str | None = None
         self._http = httpx2.AsyncClient(
             base_url=self.base_url,
-            headers={"Accept": "application/json", "User-Agent": _user_agent(), **(headers or {})},
+            headers=_headers(headers),
             timeout=self._long,
             follow_redirects=True,
             # Like Go's http.ProxyFromEnvironment, never send loopback traffic through a proxy.
@@ -844,6 +845,16 @@ def _is_loopback(base_url: str) -> bool:
         return ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _headers(given: Mapping[str, str] | None) -> dict[str, str]:
+    """Default headers, the caller's over them; `OLLAMA_API_KEY` as a bearer token, as Ollama's
+    own clients send it, unless the caller gave an Authorization header."""
+    headers = {"Accept": "application/json", "User-Agent": _user_agent(), **(given or {})}
+    key = os.environ.get("OLLAMA_API_KEY", "").strip()
+    if key and not any(name.lower() == "authorization" for name in headers):
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
 
 
 def _user_agent() -> str:
