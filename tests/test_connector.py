@@ -33,3 +33,14 @@ async def test_list_models_while_ollama_is_stopped_is_marked_stale(
     assert {m.source for m in offline} == {"stale"}
     assert all(m.cached_at is not None for m in offline)
     await connector.disconnect()
+
+
+async def test_verify_connection_says_false_instead_of_raising(ollama_double: OllamaDouble) -> None:
+    connector = OllamaConnector()
+    await connector.connect({"base_url": ollama_double.url})
+    assert await connector.verify_connection()
+    ollama_double.faults.refuse_connections()
+    assert not await connector.verify_connection()
+    ollama_double.faults.accept_connections()
+    assert await connector.verify_connection()
+    await connector.disconnect()

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools.cache import Cached, MetadataCache, Source
 from tools.catalog import ModelCatalog
 from tools.client import OllamaClient
-from tools.errors import ModelNotFound
+from tools.errors import ModelNotFound, OllamaError
 from tools.files import AllowedRoots
 from tools.modelfile import generate_modelfile
 from tools.names import same_model
@@ -141,9 +141,10 @@ class OllamaConnector:
         self._catalog = None
 
     async def verify_connection(self) -> bool:
+        """Whether Ollama answers now; never raises."""
         try:
             await self.client.heartbeat()
-        except ConnectionError:
+        except OllamaError:
             return False
         return True
 
