@@ -16,6 +16,7 @@ from tools.create_plan import (
     expand_path,
     to_create_request,
 )
+from tools.files import NotARegularFile
 from tools.model_files import (
     AdapterFormatError,
     ContentTypeError,
@@ -333,6 +334,25 @@ def test_a_symlink_out_of_the_folder_is_insecure(folder: Path) -> None:
     assert str(caught.value).startswith("insecure path: ../.cache/blobs/abc\n\nUse --local-dir")
 
 
+def test_a_subfolder_symlinked_out_is_refused_before_it_is_listed(folder: Path) -> None:
+    outside = write(folder / "outside" / "private_keys.json", JSON).parent
+    write(folder / "m" / "model.gguf", GGUF)
+    (folder / "m" / "sub").symlink_to(outside, target_is_directory=True)
+    gate = Gate(folder / "m")
+    with pytest.raises(InsecurePathError) as caught:
+        plan_for("FROM m\n", folder, gate)
+    assert str(caught.value) == "insecure path: ../outside"
+    assert not any("private_keys" in str(path) for path in gate.calls)
+
+
+def test_a_fifo_swapped_in_after_the_gate_does_not_block_sniffing(folder: Path) -> None:
+    write(folder / "m" / "model.gguf", GGUF)
+    os.mkfifo(folder / "m" / "pipe")
+    swapped = (folder / "m" / "pipe").resolve()
+    with pytest.raises(NotARegularFile, match="FIFO"):
+        to_create_request("FROM m\n", folder, readable=lambda path: swapped)
+
+
 def test_a_symlinked_folder_is_read_where_it_really_is(folder: Path) -> None:
     real = write(folder / "real" / "model.gguf", GGUF)
     (folder / "link").symlink_to(folder / "real")
@@ -443,6 +463,21 @@ def test_a_refused_path_reads_the_same_whether_it_exists(keyword: str, folder: P
     for name in ("lora.gguf", "missing.gguf"):
         with pytest.raises(PermissionError, match="refusing to read"):
             plan_for(f"FROM m\n{keyword} outside/{name}\n", folder, gate)
+
+
+@pytest.mark.parametrize("name", ["secret.gguf", "missing.gguf"])
+def test_a_from_path_outside_the_gate_is_refused_whether_it_exists(name: str, folder: Path) -> None:
+    write(folder / "outside" / "secret.gguf", GGUF)
+    gate = Gate(folder / "allowed")
+    with pytest.raises(PermissionError, match="refusing to read"):
+        plan_for(f"FROM {folder / 'outside' / name}\n", folder, gate)
+    with pytest.raises(PermissionError, match="refusing to read"):
+        plan_for(f"FROM ../outside/{name}\n", folder / "allowed", gate)
+
+
+def test_a_missing_from_path_inside_the_gate_stays_a_name(folder: Path) -> None:
+    assert plan_for("FROM ./missing.gguf\n", folder).from_model == "./missing.gguf"
+    assert plan_for("FROM llama3.2\n", folder, Gate(folder / "elsewhere")).from_model == "llama3.2"
 
 
 def test_a_special_file_is_refused_even_by_a_lenient_gate(folder: Path) -> None:

@@ -8,8 +8,10 @@ is the exact JSON body of contract 5.1 (without `model`, `stream` or `quantize`)
 The rules, as the CLI applies them:
 
 * FROM: a path (absolute; `~` or `~user`; else relative to `base_dir`) that does not exist is a
-  model name, sent as `from`. A file is uploaded into `files`; a folder contributes the files of
-  `tools.model_files`. Several FROM lines add up (split GGUFs, projectors).
+  model name, sent as `from`; when the value cannot be a model name (`/etc/x`, `../x`), the gate
+  sees it first, so a FROM outside the roots is refused whether or not it exists. A file is
+  uploaded into `files`; a folder contributes the files of `tools.model_files`. Several FROM
+  lines add up (split GGUFs, projectors).
 * ADAPTER must exist: a GGUF LoRA file, a `.safetensors` file with `adapter_config.json` beside
   it, or an adapter folder (PEFT's layout is found, unlike the current CLI). Only one ADAPTER.
 * DRAFT must exist, and must not be a FROM path; its files go to `draft_files`.
@@ -30,6 +32,7 @@ for FROM that is what tells a model name from a path. A missing ADAPTER or DRAFT
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import posixpath
@@ -40,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias
 
+from tools.files import open_regular
 from tools.model_files import (
     ADAPTER_CONFIG,
     AdapterFormatError,
@@ -49,6 +53,7 @@ from tools.model_files import (
     model_folder_files,
 )
 from tools.modelfile import Instruction, Message, Modelfile, Parameter, parse
+from tools.names import is_valid_model_name
 from tools.parameters import ParameterValue, typed_parameters
 
 UploadSection: TypeAlias = Literal["files", "adapters", "draft_files"]
@@ -200,6 +205,11 @@ class _Builder:
         try:
             info = os.stat(path)
         except FileNotFoundError:
+            if not is_valid_model_name(value):
+                # Only a path: ask the gate, so that a refused path reads the same whether or
+                # not it exists (it would otherwise be sent to Ollama as a name only if missing).
+                with contextlib.suppress(FileNotFoundError):
+                    self.readable(path)
             self.from_model = value  # not a file: a model name (Ollama's rule, ollama#4538)
             return
         self._reject_same_path("DRAFT", path, self.draft_paths)
@@ -261,7 +271,7 @@ class _Builder:
                     str(config),
                 ) from missing
             return [(path, real), (config, real_config)]
-        with open(real, "rb") as stream:
+        with open_regular(real) as stream:
             magic = stream.read(len(_GGUF_MAGIC))
         if magic != _GGUF_MAGIC:
             raise AdapterFormatError(

@@ -15,7 +15,10 @@ its top-level `*.safetensors`, which the current Ollama CLI misses (ollama#13314
 adapter folder follows the model rules.
 
 Every file passes the caller's gate (`readable`) before it is opened, and must really lie inside
-the folder (a symlink out of it is `insecure path: ...`, as in Ollama).
+the folder (a symlink out of it is `insecure path: ...`, as in Ollama). A subfolder that is a
+symlink out of the folder is refused the same way *before* it is listed, so the rules never list a
+folder outside the allowed roots. Files are opened with `tools.files.open_regular`: a FIFO swapped
+in after the gate's check cannot block the content sniffing.
 Each file comes back as (`named`, `real`): `named` is the folder's real path joined with the name
 found in it (upload keys are made from it), `real` is what the gate returned (what is read).
 """
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Final, TypeAlias
 
 from tools.content_sniff import OCTET_STREAM, SNIFF_LENGTH, detect_content_type
+from tools.files import open_regular
 
 PathGate: TypeAlias = Callable[[Path], Path]
 FoundFile: TypeAlias = tuple[Path, Path]  # (named, real)
@@ -97,7 +101,7 @@ class _Folder:
         folders = [self.real_dir]
         if nested:
             folders = [self.real_dir / name for name in _names(self.real_dir)]
-            folders = [folder for folder in folders if folder.is_dir()]
+            folders = [self.inside(folder) for folder in folders if folder.is_dir()]
         return [
             folder / name
             for folder in folders
@@ -105,10 +109,16 @@ class _Folder:
             if fnmatch.fnmatchcase(name, pattern) and (folder / name).is_file()
         ]
 
-    def gated(self, named: Path) -> Path:
-        real = self.readable(named)
+    def inside(self, path: Path) -> Path:
+        """`path` itself, if it really lies inside the folder; a symlink out is insecure."""
+        real = Path(os.path.realpath(path))
         if not real.is_relative_to(self.real_dir):
             raise InsecurePathError(os.path.relpath(real, self.real_dir))
+        return path
+
+    def gated(self, named: Path) -> Path:
+        real = self.readable(named)
+        self.inside(real)
         return real
 
     def take(self, named: list[Path], wanted: str | None) -> list[FoundFile] | None:
@@ -131,7 +141,7 @@ def _names(folder: Path) -> list[str]:
 
 
 def _content_type(real: Path) -> str:
-    with open(real, "rb") as stream:
+    with open_regular(real) as stream:
         return detect_content_type(stream.read(SNIFF_LENGTH))
 
 
