@@ -113,6 +113,18 @@ async def test_a_stream_that_ends_before_its_last_line_is_interrupted() -> None:
     assert isinstance(caught.value, ConnectionError)
 
 
+async def test_a_create_that_stops_after_its_base_pull_succeeded_is_interrupted() -> None:
+    # The pull of the base ends with its own `success`; the create's lines come after it.
+    body = ndjson(
+        {"status": "pulling manifest"},
+        {"status": "success"},
+        {"status": "using existing layer sha256:" + "0" * 64},
+    )
+    async with client_for(answering(200, body)) as client:
+        with pytest.raises(StreamInterrupted, match="after 3 line"):
+            await client.create(CreateRequest(model="new", from_="base"))
+
+
 async def test_an_empty_200_body_is_interrupted_too() -> None:
     async with client_for(answering(200, b"")) as client:
         with pytest.raises(StreamInterrupted, match="after 0 line"):

@@ -459,13 +459,15 @@ class OllamaClient:
         # cancel and stops work (contract 1.1).
         try:
             received = 0
+            # Only the last line counts: a create that pulls its base sends the pull's `success`
+            # long before its own, and a stream that stops after it is not finished.
             complete = False
             async with aclosing(self._ndjson(response, call)) as objects:
                 async for data in objects:
                     self._raise_for_error_object(data, call, lines_before=received)
                     item = _validate(model, data, call)
                     received += 1
-                    complete = complete or finished(item)
+                    complete = finished(item)
                     yield item
             if not complete:
                 raise StreamInterrupted(self.base_url, str(call), received, "the body ended early")
