@@ -695,6 +695,46 @@ async def test_create_refuses_a_modelfile_outside_the_roots(
         await create_model(client, "x", modelfile_path=modelfile, readable=gate, digest_cache=cache)
 
 
+async def test_create_refuses_a_huge_modelfile_without_sending_anything(
+    ollama_double: OllamaDouble, client: OllamaClient, work: Path, gate: AllowedRoots
+) -> None:
+    modelfile = work / "Modelfile"
+    modelfile.write_bytes(b"FROM llama3.2\n" + b"# padding\n" * (1 << 17))
+    with pytest.raises(ValueError, match=r"too large for a Modelfile \(over 1048576 bytes\)$"):
+        await create_model(client, "x", modelfile_path=modelfile, readable=gate)
+    assert ollama_double.requests.count_prefix("POST", "/api/") == 0
+
+
+async def test_create_refuses_a_fifo_modelfile_without_opening_it(
+    client: OllamaClient, work: Path, gate: AllowedRoots
+) -> None:
+    modelfile = work / "Modelfile"
+    os.mkfifo(modelfile)
+    with pytest.raises(NotARegularFile, match="FIFO"):
+        await create_model(client, "x", modelfile_path=modelfile, readable=gate)
+
+
+class _SwappingGate(AllowedRoots):
+    """A gate whose checked file is replaced right after the check: the race it must survive."""
+
+    def regular_file_stat(self, path: str | os.PathLike[str]) -> tuple[Path, os.stat_result]:
+        real, checked = super().regular_file_stat(path)
+        swapped = real.with_name("swapped")
+        swapped.write_text("FROM other\n")
+        os.replace(swapped, real)
+        return real, checked
+
+
+async def test_create_refuses_a_modelfile_replaced_after_the_check(
+    ollama_double: OllamaDouble, client: OllamaClient, work: Path
+) -> None:
+    modelfile = work / "Modelfile"
+    modelfile.write_text("FROM llama3.2\n")
+    with pytest.raises(NotARegularFile, match="replaced"):
+        await create_model(client, "x", modelfile_path=modelfile, readable=_SwappingGate([work]))
+    assert ollama_double.requests.count_prefix("POST", "/api/") == 0
+
+
 async def test_create_checks_the_adapter_and_its_base_before_uploading(
     ollama_double: OllamaDouble,
     client: OllamaClient,

@@ -153,10 +153,15 @@ class AllowedRoots:
 
     def regular_file(self, path: str | os.PathLike[str]) -> Path:
         """The real path of an allowed regular file; refuses anything else without opening it."""
+        return self.regular_file_stat(path)[0]
+
+    def regular_file_stat(self, path: str | os.PathLike[str]) -> tuple[Path, os.stat_result]:
+        """`regular_file` with the `os.stat` it checked, for `open_regular(real, expected)` to
+        make sure the file it opens is that one."""
         real, st = self.stat(path)
         if not stat.S_ISREG(st.st_mode):
             raise NotARegularFile(path, file_kind(st.st_mode), self.roots)
-        return real
+        return real, st
 
     def directory(self, path: str | os.PathLike[str]) -> Path:
         """The real path of an allowed directory (its files still pass the gate one by one)."""

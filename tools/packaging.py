@@ -412,9 +412,9 @@ async def create_model(
 
     source: str | bytes
     if modelfile_path is not None:
-        real = gate(Path(modelfile_path))
+        real, checked = gate.regular_file_stat(Path(modelfile_path))
         # Bytes, so that the parser sees a UTF-16 BOM as `ollama create` does.
-        source = await anyio.to_thread.run_sync(_read_modelfile, real)
+        source = await anyio.to_thread.run_sync(_read_modelfile, real, checked)
         folder = real.parent
     else:
         assert modelfile is not None
@@ -466,8 +466,9 @@ async def _upload_and_create(
     )
 
 
-def _read_modelfile(real: Path) -> bytes:
-    with open_regular(real) as stream:
+def _read_modelfile(real: Path, checked: os.stat_result) -> bytes:
+    """At most `MAX_MODELFILE_BYTES`, from the very file the gate checked (not one swapped in)."""
+    with open_regular(real, checked) as stream:
         raw = stream.read(MAX_MODELFILE_BYTES + 1)
     if len(raw) > MAX_MODELFILE_BYTES:
         raise ValueError(f"{real}: too large for a Modelfile (over {MAX_MODELFILE_BYTES} bytes)")
