@@ -177,6 +177,8 @@ async def test_non_json_and_odd_error_bodies_keep_their_text(
     assert type(caught.value) is OllamaAPIError  # a plain 404 page is not a missing model
     assert caught.value.status == status
     assert caught.value.message == message
+    # Only the Host check's empty 403 points at OLLAMA_HOST/OLLAMA_ORIGINS.
+    assert ("OLLAMA_ORIGINS" in str(caught.value)) == (status == 403)
 
 
 async def test_old_server_create_answer_is_unsupported_server() -> None:

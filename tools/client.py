@@ -95,6 +95,7 @@ _NOT_FOUND = (
 _PULL_NOT_FOUND = "pull model manifest: file does not exist"
 _PUSH_NOT_FOUND = re.compile(r"open .*manifests.*: no such file or directory")
 _OLD_CREATE = "path or Modelfile are required"
+_FORBIDDEN_HINT = "Ollama refused the request's Host or Origin; check OLLAMA_HOST/OLLAMA_ORIGINS"
 
 
 @dataclass(frozen=True)
@@ -517,7 +518,9 @@ class OllamaClient:
                 raw = await self._read(response, call)
             finally:
                 await response.aclose()
-            raise self._error(status, _error_text(raw, response), call, in_stream=False)
+            # Ollama's Host check answers 403 with an empty body: say what to look at.
+            hint = _FORBIDDEN_HINT if status == 403 and not raw.strip() else ""
+            raise self._error(status, _error_text(raw, response), call, in_stream=False, hint=hint)
 
     async def _backoff(self, attempt: int, call: _Call, reason: str) -> None:
         ceiling = min(self.backoff_max, self.backoff_base * 2**attempt)
@@ -574,7 +577,9 @@ class OllamaClient:
             raise self._error(status, message, call, in_stream=False)
         raise self._error(200, message, call, in_stream=True)
 
-    def _error(self, status: int, message: str, call: _Call, *, in_stream: bool) -> OllamaAPIError:
+    def _error(
+        self, status: int, message: str, call: _Call, *, in_stream: bool, hint: str = ""
+    ) -> OllamaAPIError:
         """Ollama's answer as the most precise error class; its message is kept unchanged."""
         missing = self._missing_model(status, message, call)
         if missing is not None:
@@ -589,9 +594,6 @@ class OllamaClient:
             return ServerBusy(status, message, hint=hint)
         if in_stream:
             return StreamError(message)
-        hint = ""
-        if status == 403 and not message.strip():
-            hint = "Ollama refused the request's Host or Origin; check OLLAMA_HOST/OLLAMA_ORIGINS"
         return OllamaAPIError(status, message, hint=hint)
 
     @staticmethod
