@@ -241,7 +241,8 @@ async def test_protocol_error_is_not_an_api_error() -> None:
 GRAMMAR_SAMPLES = [
     "llama3", "me/m:v1", "h.io:5000/ns/m:t", "http://h.io/ns/m", "Mixed_Case.1-x:T.2",
     "m" * 80, "m" * 81, "mm:", "/nn/mm", "hh//", "m@d", "bad/na/me/x", "dotted.ns/m", "-x",
-    "x:-y", "sp ace", "héllo", "a:b:c", "x:cloud", "x:8b-cloud", "x:local",
+    "x:-y", "sp ace", "héllo", "a:b:c", "x:cloud", "x:8b-cloud", "x:local", "ftp://h/n/m",
+    "a@b://h/n/m", "h:///n/m", "://h/n/m", "a://b://h/n/m", "9://a/a/a",
 ]  # fmt: skip
 
 

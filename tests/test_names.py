@@ -33,6 +33,10 @@ from tools.names import (
         ("  padded  ", "registry.ollama.ai/library/padded:latest"),
         ("_u/_m:_t", "registry.ollama.ai/_u/_m:_t"),
         ("Llama3:8B", "registry.ollama.ai/library/Llama3:8B"),  # case is kept
+        # Ollama leaves the scheme unchecked, and `scheme://` without a host is the default host.
+        ("ftp://h/n/m", "h/n/m:latest"),
+        ("a@b://h/n/m", "h/n/m:latest"),
+        ("h:///n/m", "registry.ollama.ai/n/m:latest"),
     ],
 )
 def test_valid_names_normalise_with_defaults(text: str, full: str) -> None:
@@ -63,7 +67,7 @@ def test_valid_names_normalise_with_defaults(text: str, full: str) -> None:
         ("a" * 81, "81 bytes long"),
         ("m:" + "t" * 81, "tag is 81 bytes long"),
         ("h" * 351 + "/n/m", "host is 351 bytes long"),
-        ("ftp://h/n/m", "unknown scheme 'ftp'"),
+        ("a://b://h/n/m", "host 'b://h' contains '/'"),
         ("x:local:cloud", 'use either :local or :cloud, not both: "x:local:cloud"'),
         ("x:cloud:LOCAL", "not both"),
         ("x:8b-cloud:local", "not both"),
@@ -112,6 +116,7 @@ def test_names_match_case_insensitively_with_defaults_applied() -> None:
 def test_scheme_does_not_change_identity() -> None:
     assert parse_model_name("http://h.io/n/m") == parse_model_name("h.io/n/m")
     assert parse_model_name("http://h.io/n/m").scheme == "http"
+    assert parse_model_name("h.io/n/m").scheme == parse_model_name("://h.io/n/m").scheme == "https"
 
 
 @pytest.mark.parametrize(
@@ -216,9 +221,11 @@ def test_a_forbidden_character_in_the_model_is_rejected(
 
 
 # An independent statement of the grammar as one regular expression: the host comes only with a
-# namespace, the tag only after the model, and each part has its own characters and length.
+# namespace, the tag only after the model, and each part has its own characters and length. A
+# scheme is anything up to the first `://`, and the host may then be left out.
+_HOST = r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,349}"
 _ORACLE = re.compile(
-    r"(?:(?:(?:https?://)?[A-Za-z0-9_][A-Za-z0-9_.:-]{0,349}/)?[A-Za-z0-9_][A-Za-z0-9_-]{0,79}/)?"
+    rf"(?:(?:(?:(?:(?!://).)*://(?:{_HOST})?|{_HOST})/)?[A-Za-z0-9_][A-Za-z0-9_-]{{0,79}}/)?"
     r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,79})?"
 )

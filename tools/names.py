@@ -33,7 +33,6 @@ _LATER: dict[PartKind, frozenset[str]] = {
     "model": _FIRST | frozenset("-."),
     "tag": _FIRST | frozenset("-."),
 }
-_SCHEMES = frozenset({"http", "https"})
 
 
 @dataclass(frozen=True)
@@ -83,8 +82,6 @@ def parse_model_name(text: str) -> ModelName:
     raw = text.strip()
     if not raw:
         raise InvalidModelName(text, "the name is empty")
-    if "@" in raw:
-        raise InvalidModelName(text, "'@' is not allowed (a name cannot carry a digest)")
     base, source = _split_source(text, raw)
     return _parse_base(text, base, source)
 
@@ -175,19 +172,18 @@ def _parse_base(original: str, base: str, source: Source | None) -> ModelName:
             _require(original, "namespace", namespace, after="/")
             _require(original, "host", host_part, before="/")
             host = host_part
-    scheme = DEFAULT_SCHEME
+    scheme = ""
     if host is not None and "://" in host:
+        # As in Ollama, the scheme is not checked (a registry answers or not), and `scheme://`
+        # with no host means the default host.
         scheme, _, host = host.partition("://")
-        if scheme.lower() not in _SCHEMES:
-            raise InvalidModelName(original, f"unknown scheme {scheme!r} (use http or https)")
-        _require(original, "host", host, after="://")
     name = ModelName(
         host=host or DEFAULT_HOST,
         namespace=namespace or DEFAULT_NAMESPACE,
         model=model,
         tag=tag or DEFAULT_TAG,
         source=source,
-        scheme=scheme,
+        scheme=scheme or DEFAULT_SCHEME,
     )
     for kind in ("host", "namespace", "model", "tag"):
         _check_part(original, kind, getattr(name, kind))
@@ -208,6 +204,8 @@ def _check_part(original: str, kind: PartKind, part: str) -> None:
     limit = _MAX_LEN[kind]
     if not 1 <= size <= limit:
         raise InvalidModelName(original, f"the {kind} is {size} bytes long; at most {limit}")
+    if "@" in part:
+        raise InvalidModelName(original, "'@' is not allowed (a name cannot carry a digest)")
     if part[0] not in _FIRST:
         raise InvalidModelName(
             original, f"the {kind} {part!r} must start with a letter, digit or '_'"
