@@ -110,6 +110,33 @@ async def test_a_replaced_file_with_the_same_times_is_hashed_again(tmp_path: Pat
     cache.close()
 
 
+def _overwrite_first_byte(path: Path) -> None:
+    with open(path, "r+b") as stream:
+        stream.write(b"\x07")
+
+
+async def test_a_file_rewritten_in_place_with_its_mtime_forged_back_is_hashed_again(
+    tmp_path: Path,
+) -> None:
+    path = _file(tmp_path / "f", CHUNK)
+    cache = DigestCache(tmp_path / "cache")
+    before = os.stat(path)
+    await cache.digest(path, before)
+    _overwrite_first_byte(path)  # same inode, same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    while os.stat(path).st_ctime_ns == before.st_ctime_ns:  # a coarse clock may not have ticked
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    )
+    digest, cached = await cache.digest(path, after)  # only ctime tells it changed
+    assert (digest, cached) == (_expected(path), False)
+    cache.close()
+
+
 async def test_concurrent_requests_for_one_file_hash_it_once(tmp_path: Path) -> None:
     path = _file(tmp_path / "f", 16 * CHUNK)
     cache = DigestCache(tmp_path / "cache")
