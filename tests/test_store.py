@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -340,3 +341,67 @@ async def test_families_are_copied_as_ollama_copies_them(folder):
         folder.manifest(("registry.ollama.ai", "library", model, "latest"), config, [])
     listed = {m.name: m.details.families for m in await ModelStore(folder.root).list_models()}
     assert listed == {"empty:latest": [], "null:latest": None, "some:latest": ["llama", "clip"]}
+
+
+# --- details that only some models show -----------------------------------------------------------
+
+
+def test_a_missing_or_zero_file_type_reads_as_unknown(folder):
+    # Ollama names general.file_type "unknown" when it is absent or 0 (contract 12.4, 12.6).
+    cases = {
+        "absent": ("", folder.gguf_model()),
+        "zero": ("unknown", folder.gguf_model(**{"general.file_type": 0})),
+        "zero-empty": ("", folder.gguf_model(**{"general.file_type": 0})),
+        "named": ("", folder.gguf_model(**{"general.file_type": 1})),
+    }
+    for model, (in_config, blob) in cases.items():
+        config = folder.config(file_type=in_config)
+        folder.manifest((*LIBRARY, model, "latest"), config, [folder.layer("model", blob)])
+    listed = {
+        m.name: m.details.quantization_level for m in ModelStore(folder.root).list_models_sync()
+    }
+    assert listed == {
+        "absent:latest": "unknown",
+        "zero:latest": "unknown",
+        "zero-empty:latest": "unknown",
+        "named:latest": "F16",
+    }
+
+
+def test_split_model_parent_and_system_come_from_the_last_layer(folder):
+    # Ollama walks every layer; each model layer sets parent_model, each system layer the system.
+    layers = [
+        folder.layer("model", folder.gguf_model(), **{"from": "first:latest"}),
+        folder.layer("model", folder.gguf_model(**{"general.file_type": 2}), **{"from": "last:v"}),
+        folder.layer("system", b"first system"),
+        folder.layer("system", b"last system"),
+    ]
+    folder.manifest((*LIBRARY, "split", "latest"), folder.config(), layers)
+    [model] = ModelStore(folder.root).list_models_sync()
+    assert (model.details.parent_model, model.details.quantization_level) == ("last:v", "Q4_0")
+    shown = ModelStore(folder.root).show_sync("split")
+    assert shown is not None and shown.system == "last system"
+
+
+def test_a_manifest_with_leading_whitespace_is_read_as_go_reads_it(folder):
+    config = folder.config(model_family="llama")
+    body = {"schemaVersion": 2, "mediaType": MANIFEST_MEDIA, "config": config, "layers": []}
+    raw = b"\n  " + json.dumps(body).encode() + b"\n"
+    folder.raw_manifest((*LIBRARY, "spaced", "latest"), raw)
+    [model] = ModelStore(folder.root).list_models_sync()
+    assert (model.name, model.digest) == ("spaced:latest", hashlib.sha256(raw).hexdigest())
+
+
+def test_modified_at_is_in_local_time(folder, monkeypatch):
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    try:
+        path = folder.manifest((*LIBRARY, "m", "latest"), folder.config(), [])
+        os.utime(path, (1_700_000_000, 1_700_000_000))  # November: Pacific Standard Time
+        [model] = ModelStore(folder.root).list_models_sync()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert model.modified_at is not None
+    assert model.modified_at.utcoffset() == timedelta(hours=-8)
+    assert model.modified_at.timestamp() == 1_700_000_000

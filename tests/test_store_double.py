@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.ollama_double import OllamaDouble
+from tests.ollama_double.ggufs import ModelSpec, write_model
 from tools.client import OllamaClient
 from tools.store import ModelStore
 from tools.types import CreateRequest, ModelSummary
@@ -73,3 +75,19 @@ async def test_show_from_disk_matches_the_basic_fields_of_show(ollama_double, cl
         assert disk is not None
         assert (disk.details, disk.modified_at) == (live.details, live.modified_at)
         assert (disk.system, disk.license) == (live.system, live.license)
+
+
+async def test_a_model_from_an_f32_gguf_reads_as_tags_reports_it(ollama_double, client, tmp_path):
+    # general.file_type 0 (all F32) is "unknown" to Ollama, not "F32".
+    path = tmp_path / "f32.gguf"
+    write_model(path, ModelSpec(arch="llama", name="f32", file_type=0))
+    digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    await client.upload_blob(path, digest)
+    await client.create(CreateRequest(model="f32", files={"f32.gguf": digest}))
+    await assert_same_as_tags(client, ModelStore(ollama_double.models_dir))
+    [f32] = [
+        m
+        for m in await ModelStore(ollama_double.models_dir).list_models()
+        if m.name == "f32:latest"
+    ]
+    assert f32.details.quantization_level == "unknown"

@@ -210,7 +210,7 @@ class ModelStore:
             details.context_length = found.context_length or None
         if not details.embedding_length:
             details.embedding_length = found.embedding_length or None
-        if _is_unknown(details.quantization_level) and not _is_unknown(found.file_type):
+        if _is_unknown(details.quantization_level):
             details.quantization_level = found.file_type
 
     def _blob_path(self, digest: str) -> Path:

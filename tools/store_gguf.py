@@ -28,15 +28,16 @@ _FILE_TYPES = (
 
 @dataclass(frozen=True)
 class ListFallbacks:
-    """What the list takes from the model blob when the config lacks it (0 / "" = absent)."""
+    """What the list takes from the model blob when the config lacks it (0 = absent)."""
 
     context_length: int = 0
     embedding_length: int = 0
-    file_type: str = ""
+    file_type: str = "unknown"
 
 
 def file_type_name(number: int) -> str:
-    """Ollama's name for a ggml file type number; "unknown" for numbers it does not name."""
+    """Ollama's name for a ggml file type number (`FileType.String`); "unknown" for numbers it
+    does not name. Read from a GGUF, 0 never gets here (see `read_list_fallbacks`)."""
     if 0 <= number < len(_FILE_TYPES) and _FILE_TYPES[number] != "-":
         return _FILE_TYPES[number]
     return "unknown"
@@ -49,11 +50,12 @@ def read_list_fallbacks(path: Path) -> ListFallbacks:
     arch = values.get("general.architecture")
     if not isinstance(arch, str):
         arch = ""
+    # Ollama reads general.file_type as "unknown" when it is missing or 0 (contract 12.4).
     file_type = _integer(values, "general.file_type")
     return ListFallbacks(
         (_integer(values, f"{arch}.context_length") or 0) if arch else 0,
         (_integer(values, f"{arch}.embedding_length") or 0) if arch else 0,
-        file_type_name(file_type) if file_type is not None else "",
+        file_type_name(file_type) if file_type else "unknown",
     )
 
 
