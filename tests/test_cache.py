@@ -8,13 +8,16 @@ import logging
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import anyio.to_thread
 import pytest
 
-from tools.cache import DB_FILE_NAME, CacheKey, MetadataCache
+from tools.cache import DB_FILE_NAME, CacheEntry, CacheKey, MetadataCache
 from tools.errors import OllamaUnavailable
 
 HOST = "http://127.0.0.1:11434"
@@ -229,6 +232,60 @@ async def test_a_load_begun_before_an_invalidation_is_not_stored(new_cache):
     assert (await in_flight).value.payload == '"before the change"'
     assert (await after).value.payload == '"after the change"'
     assert (await new_cache().get(KEY)).payload == '"after the change"'  # type: ignore[union-attr]
+
+
+async def test_a_load_that_ends_after_an_invalidation_stores_nothing(new_cache):
+    cache, load = new_cache(), Loader('"before the change"')
+    load.gate = asyncio.Event()
+    in_flight = asyncio.create_task(cache.lookup(KEY, load))
+    await load.started.wait()
+    await cache.invalidate(HOST, names=[KEY.name])
+    load.gate.set()
+    assert (await in_flight).source == "live"  # its caller still gets what it asked for
+    assert await cache.get(KEY) is None
+    assert await new_cache().get(KEY) is None
+
+
+async def test_a_write_queued_before_an_invalidation_is_dropped(new_cache):
+    # The write reaches the file only after the invalidation's delete: it must not land.
+    cache = new_cache()
+    reached, release = threading.Event(), threading.Event()
+    real_put = cache._db.put
+
+    def held_put(*args: Any, **kwargs: Any) -> None:
+        reached.set()
+        release.wait(timeout=30)  # a bound, so a failing test cannot hang
+        real_put(*args, **kwargs)
+
+    cache._db.put = held_put  # type: ignore[method-assign]
+    lookup = asyncio.create_task(cache.lookup(KEY, Loader('"before the change"')))
+    await anyio.to_thread.run_sync(reached.wait, 30)
+    await cache.invalidate(HOST, names=[KEY.name])
+    release.set()
+    await lookup
+    assert await new_cache().get(KEY) is None
+
+
+async def test_a_read_overtaken_by_an_invalidation_is_not_kept(new_cache):
+    await new_cache().lookup(KEY, Loader('"old"'))
+    cache = new_cache()
+    reached, release = threading.Event(), threading.Event()
+    real_get = cache._db.get
+
+    def held_get(key: CacheKey) -> CacheEntry | None:
+        found = real_get(key)
+        reached.set()
+        release.wait(timeout=30)  # a bound, so a failing test cannot hang
+        return found
+
+    cache._db.get = held_get  # type: ignore[method-assign]
+    reading = asyncio.create_task(cache.get(KEY))
+    await anyio.to_thread.run_sync(reached.wait, 30)
+    await cache.invalidate(HOST, names=[KEY.name])
+    release.set()
+    assert await reading is None
+    cache._db.get = real_get  # type: ignore[method-assign]
+    assert (await cache.lookup(KEY, Loader('"new"'))).value.payload == '"new"'
 
 
 async def test_invalidate_by_kind_and_host(new_cache):
