@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from tests.ollama_double import OllamaDouble
@@ -155,6 +156,25 @@ async def test_an_unchanged_digest_keeps_the_cache_inside_the_ttl(setup):
     assert (setup.shows(), setup.tags()) == (1, 2)  # the list was checked, show was not asked
 
 
+async def test_a_model_newer_than_the_cached_list_is_cached_with_its_digest(setup):
+    await setup.catalog.list_models()
+    await setup.client.copy("qwen3", "qwen-new")  # behind the catalog's back
+    assert (await setup.catalog.get_model_metadata("qwen-new")).source == "live"
+    assert (await setup.catalog.get_model_metadata("qwen-new")).source == "cache"
+    assert setup.shows() == 1
+
+
+async def test_a_model_deleted_behind_the_catalogs_back_is_not_served(setup):
+    await setup.catalog.get_model_metadata("gemma2:2b")
+    await setup.client.delete("gemma2:2b")  # as the `ollama` CLI would: no invalidation
+    setup.clock.now += DEFAULT_LIST_MAX_AGE  # the list is asked again; the show entry is young
+    with pytest.raises(ModelNotFound):
+        await setup.catalog.get_model_metadata("gemma2:2b")
+    setup.double.faults.refuse_connections()  # what Ollama said is gone is not served stale
+    with pytest.raises(OllamaUnavailable):
+        await setup.catalog.get_model_metadata("gemma2:2b")
+
+
 async def test_a_missing_model_raises_ollamas_not_found(setup):
     with pytest.raises(ModelNotFound, match="model 'nothing-here:latest' not found"):
         await setup.catalog.get_model_metadata("nothing-here")
@@ -213,6 +233,28 @@ async def test_push_then_invalidate(setup):
     await setup.catalog.invalidate("me/pushed")
     assert (await setup.catalog.get_model_metadata("me/pushed")).source == "live"
     assert setup.shows() == 2
+
+
+async def test_invalidate_ignores_names_that_cannot_be_models(setup):
+    await setup.catalog.list_models()
+    await setup.catalog.invalidate("bad//name", "qwen3")  # runs after mutations: never raises
+    assert (await setup.catalog.list_models()).source == "live"
+
+
+async def test_two_hosts_sharing_one_cache_never_mix(setup):
+    # The same server under another address is another host to the cache.
+    other = OllamaClient(setup.double.url.replace("127.0.0.1", "localhost"), max_retries=0)
+    elsewhere = ModelCatalog(other, setup.cache, store=ModelStore(setup.double.models_dir))
+    try:
+        await setup.catalog.get_model_metadata("qwen3")
+        assert (await elsewhere.list_models()).source == "live"
+        assert (await elsewhere.get_model_metadata("qwen3")).source == "live"
+        await setup.catalog.invalidate("qwen3")
+        assert (await elsewhere.get_model_metadata("qwen3")).source == "cache"
+        setup.catalog.clear()
+        assert (await elsewhere.get_model_metadata("qwen3")).source == "cache"
+    finally:
+        await other.aclose()
 
 
 async def test_invalidate_list_and_clear(setup):
@@ -287,6 +329,25 @@ async def test_nothing_cached_and_ollama_stopped_reads_the_model_folder(setup):
     assert basic.source == "disk"
     assert basic.value.details == shown.details
     assert basic.value.modified_at == shown.modified_at
+
+
+async def test_the_model_folder_is_read_only_for_an_ollama_on_this_machine(setup, monkeypatch):
+    monkeypatch.setenv("OLLAMA_MODELS", str(setup.double.models_dir))
+    setup.double.faults.refuse_connections()
+    here = ModelCatalog(setup.client, setup.cache)  # 127.0.0.1: the folder here is its folder
+    assert (await here.list_models()).source == "disk"
+
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("connection refused", request=request)
+
+    transport = httpx2.MockTransport(refuse)
+    async with OllamaClient("http://gpu-box:11434", max_retries=0, transport=transport) as far:
+        elsewhere = ModelCatalog(far, setup.cache)  # its models are on gpu-box, not here
+        assert elsewhere.store is None
+        with pytest.raises(OllamaUnavailable):
+            await elsewhere.list_models()
+        with pytest.raises(OllamaUnavailable):
+            await elsewhere.get_model_metadata("qwen3")
 
 
 async def test_nothing_anywhere_raises_unavailable(setup, tmp_path):

@@ -11,19 +11,22 @@ Order of answers:
 
 1. live from Ollama, or from the cache when fresh (`"live"`, `"cache"`);
 2. Ollama unreachable: the last cached answer (`"stale"`);
-3. Ollama unreachable, nothing cached: read from Ollama's model folder (`"disk"`);
+3. Ollama unreachable, nothing cached: read from Ollama's model folder (`"disk"`), when Ollama
+   runs on this machine: the folder of a server elsewhere is not here (contract 12.1);
 4. none of these: `OllamaUnavailable`.
 """
 
 from __future__ import annotations
 
 import logging
+from ipaddress import ip_address
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from tools.cache import Cached, CacheEntry, CacheKey, MetadataCache
 from tools.client import OllamaClient
-from tools.errors import ModelNotFound, OllamaUnavailable
+from tools.errors import InvalidModelName, ModelNotFound, OllamaUnavailable
 from tools.names import ModelName, parse_model_name
 from tools.store import ModelStore
 from tools.types import ListResponse, ModelSummary, ShowResponse
@@ -40,6 +43,9 @@ class ModelCatalog:
 
     Call `invalidate(name, ...)` after anything this process changes (create, delete, copy, pull,
     push), naming every model it touched; the list is invalidated with them.
+
+    `store` is the model folder read when Ollama is down; by default `ModelStore()` for an Ollama
+    on this machine (a loopback address), and none for one elsewhere.
     """
 
     def __init__(
@@ -52,7 +58,7 @@ class ModelCatalog:
     ) -> None:
         self.client = client
         self.cache = cache
-        self.store = store if store is not None else ModelStore()
+        self.store = store if store is not None else _local_store(self.host)
         self.list_max_age = list_max_age
 
     @property
@@ -67,7 +73,7 @@ class ModelCatalog:
         try:
             return await self._list(use_cache=use_cache, stale_ok=True)
         except OllamaUnavailable:
-            if not self.store.exists():
+            if self.store is None or not self.store.exists():
                 raise
             return Cached(await self.store.list_models(), "disk")
 
@@ -128,23 +134,35 @@ class ModelCatalog:
         metadata object shows), with the same fallbacks as `list_models`. Raises
         `ModelNotFound` when the list does not have it."""
         wanted = parse_model_name(name)
-        listing = await self.list_models(use_cache=use_cache)
-        found = _entry_in(listing.value, wanted)
-        if found is None and listing.source == "cache":  # maybe newer than the cached list
-            listing = await self.list_models(use_cache=False)
-            found = _entry_in(listing.value, wanted)
+        listed = await self._listed(wanted, use_cache=use_cache, offline_ok=True)
+        found = listed.value
         if found is None:
             raise ModelNotFound(wanted.shortest)
-        return listing.map(lambda _: found)
+        return listed.map(lambda _: found)
 
     async def _current_digest(self, wanted: ModelName, *, use_cache: bool) -> str | None:
-        """The manifest digest `/api/tags` reports for `wanted` (None: not listed). A list from
-        the cache that lacks the model is checked once more against Ollama."""
-        listing = await self._list(use_cache=use_cache, stale_ok=False)
+        """The manifest digest `/api/tags` reports for `wanted` (None: not listed)."""
+        found = (await self._listed(wanted, use_cache=use_cache, offline_ok=False)).value
+        return None if found is None else found.digest
+
+    async def _listed(
+        self, wanted: ModelName, *, use_cache: bool, offline_ok: bool
+    ) -> Cached[ModelSummary | None]:
+        """`wanted`'s list entry (None: not listed), from `list_models` with its stale and disk
+        answers when `offline_ok`, else from Ollama or the fresh cache only. A cached list that
+        lacks the model is checked once more against Ollama: the model may be newer."""
+
+        async def read(use_cache: bool) -> Cached[list[ModelSummary]]:
+            if offline_ok:
+                return await self.list_models(use_cache=use_cache)
+            return await self._list(use_cache=use_cache, stale_ok=False)
+
+        listing = await read(use_cache)
         found = _entry_in(listing.value, wanted)
         if found is None and listing.source == "cache":
-            found = _entry_in((await self._list(use_cache=False, stale_ok=False)).value, wanted)
-        return None if found is None else found.digest
+            listing = await read(False)
+            found = _entry_in(listing.value, wanted)
+        return listing.map(lambda _: found)
 
     async def _offline_metadata(
         self, key: CacheKey, wanted: ModelName, down: OllamaUnavailable
@@ -153,7 +171,7 @@ class ModelCatalog:
         metadata = _decode_show(entry) if entry is not None else None
         if entry is not None and metadata is not None:
             return MetadataCache.wrap(entry, "stale").map(lambda _: metadata)
-        basic = await self.store.show(wanted)
+        basic = await self.store.show(wanted) if self.store is not None else None
         if basic is not None:
             return Cached(basic, "disk")
         raise down
@@ -161,8 +179,15 @@ class ModelCatalog:
     # --- invalidation ------------------------------------------------------------------------
 
     async def invalidate(self, *names: str) -> None:
-        """Forget what is cached about `names` (and the model list), after a change to them."""
-        keys = [_model_key(parse_model_name(name)) for name in names]
+        """Forget what is cached about `names` (and the model list), after a change to them.
+        Never raises for a name: one that does not parse has nothing cached under it, and this
+        runs after mutations, where it must not hide their own outcome."""
+        keys = []
+        for name in names:
+            try:
+                keys.append(_model_key(parse_model_name(name)))
+            except InvalidModelName:
+                continue
         await self.cache.invalidate(self.host, names=keys, kinds=[LIST_KIND])
 
     async def invalidate_list(self) -> None:
@@ -177,6 +202,15 @@ class ModelCatalog:
 
     def _key(self, kind: str, name: str = "") -> CacheKey:
         return CacheKey(self.host, kind, name)
+
+
+def _local_store(base_url: str) -> ModelStore | None:
+    host = urlsplit(base_url).hostname or ""
+    try:
+        local = host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        local = False
+    return ModelStore() if local else None
 
 
 def _model_key(name: ModelName) -> str:
