@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 import anyio.to_thread
 import pytest
 
@@ -181,7 +182,8 @@ async def test_concurrent_lookups_share_one_load(new_cache):
     tasks = [asyncio.create_task(cache.lookup(KEY, load)) for _ in range(50)]
     await asyncio.sleep(0)
     load.gate.set()
-    results = await asyncio.gather(*tasks)
+    with anyio.fail_after(10):  # a bound, so a waiter left hanging fails the test
+        results = await asyncio.gather(*tasks)
     assert load.calls == 1
     assert {result.value.payload for result in results} == {'{"v": 1}'}
 
@@ -196,7 +198,8 @@ async def test_a_cancelled_leader_hands_over_to_a_waiter(new_cache):
     leader.cancel()
     await asyncio.sleep(0)
     load.gate.set()
-    assert (await follower).source == "live"
+    with anyio.fail_after(10):
+        assert (await follower).source == "live"
     assert leader.cancelled()
     assert load.calls == 2
 
@@ -207,7 +210,8 @@ async def test_errors_reach_every_waiter(new_cache):
     tasks = [asyncio.create_task(cache.lookup(KEY, load)) for _ in range(5)]
     await asyncio.sleep(0)
     load.gate.set()
-    results = await asyncio.gather(*tasks, return_exceptions=True)
+    with anyio.fail_after(10):
+        results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(isinstance(result, OllamaUnavailable) for result in results)
     assert load.calls == 1
 

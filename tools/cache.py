@@ -215,15 +215,19 @@ class MetadataCache:
 
     def clear(self, host: str | None = None) -> None:
         """Drop everything (or everything about `host`), in memory and on disk. Blocking."""
-        self._forget(lambda key: host is None or key.host == host)
+        self._forget_host(host)
         self._db.clear(host)
 
     async def aclear(self, host: str | None = None) -> None:
-        self._forget(lambda key: host is None or key.host == host)
+        """`clear` without blocking the event loop."""
+        self._forget_host(host)
         await anyio.to_thread.run_sync(self._db.clear, host)
 
     def close(self) -> None:
         self._db.close()
+
+    def _forget_host(self, host: str | None) -> None:
+        self._forget(lambda key: host is None or key.host == host)
 
     def _forget(self, matches: Callable[[CacheKey], bool]) -> None:
         self._epoch += 1

@@ -200,9 +200,8 @@ def _set_up(conn: sqlite3.Connection) -> None:
     for attempt in range(1, _SETUP_ATTEMPTS + 1):
         try:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(
-                "PRAGMA synchronous=NORMAL"
-            )  # a cache can lose its last write on power loss
+            # A cache can afford to lose its last write on power loss.
+            conn.execute("PRAGMA synchronous=NORMAL")
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if version != SCHEMA_VERSION:
                 conn.execute("BEGIN IMMEDIATE")
