@@ -60,6 +60,9 @@ NOT_FOUND: list[tuple[str, Call, int, str, str]] = [
      "pull model manifest: file does not exist", "no-such-model"),
     ("pull_stream", lambda c: drain(c.pull_stream("no-such-model:7b")), 200,
      "pull model manifest: file does not exist", "no-such-model:7b"),
+    ("create from a base no registry has",
+     lambda c: c.create(CreateRequest(model="me/new", from_="no-such-model")), 200,
+     "pull model manifest: file does not exist", "no-such-model"),
 ]  # fmt: skip
 
 

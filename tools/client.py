@@ -242,11 +242,11 @@ class OllamaClient:
         return self._create(request)
 
     def _create(self, request: CreateRequest) -> AsyncGenerator[ProgressResponse]:
-        name = _checked_name(request.model)
-        if request.from_ is not None:
-            _checked_name(request.from_)
+        _checked_name(request.model)
+        base = _checked_name(request.from_) if request.from_ is not None else None
         body = {**request.body(), "stream": True}
-        call = _Call("POST", "/api/create", name)
+        # The model a create can miss is its base, which Ollama pulls when it is not local.
+        call = _Call("POST", "/api/create", base)
         return self._stream(call, body, ProgressResponse, _is_success)
 
     async def create(
@@ -599,7 +599,7 @@ class OllamaClient:
     @staticmethod
     def _missing_model(status: int, message: str, call: _Call) -> ModelNotFound | None:
         model = call.model or ""
-        if call.path == "/api/pull" and message == _PULL_NOT_FOUND:
+        if call.path in ("/api/pull", "/api/create") and message == _PULL_NOT_FOUND:
             hint = "the registry has no model with that name and tag; check the spelling"
             return ModelNotFound(model, status, message, hint=hint)
         if call.path == "/api/push" and _PUSH_NOT_FOUND.fullmatch(message):
