@@ -186,6 +186,8 @@ def test_what_ollama_leaves_out(folder):
         [{"mediaType": MEDIA + "model", "digest": "md5:abc", "size": 1}],
     )
     folder.raw_manifest((*LIBRARY, "manifest-not-json", "latest"), b"{oops")
+    nan = {"schemaVersion": 2, "config": good, "layers": [], "x": float("nan")}
+    folder.raw_manifest((*LIBRARY, "manifest-nan", "latest"), json.dumps(nan).encode())  # Go: no
     folder.raw_manifest((*LIBRARY, "kept", ".DS_Store"), b"junk")  # not a valid tag
     (folder.root / "manifests" / "registry.ollama.ai" / "library" / "dir" / "sub").mkdir(
         parents=True

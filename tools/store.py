@@ -275,6 +275,13 @@ def parse_manifest(raw: bytes) -> tuple[dict[str, Any], str]:
     return value, hashlib.sha256(raw[:boundary]).hexdigest()
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"not JSON ({name} is not a JSON value)")
+
+
+_GO_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def _go_decode(raw: bytes) -> Any:
     return _go_decode_with_end(raw)[0]
 
@@ -285,9 +292,11 @@ def _go_decode_with_end(raw: bytes) -> tuple[Any, int]:
     text = raw.decode("utf-8", errors="surrogateescape")
     start = len(text) - len(text.lstrip(" \t\r\n"))
     try:
-        value, end = json.JSONDecoder().raw_decode(text, start)
+        value, end = _GO_JSON.raw_decode(text, start)
     except json.JSONDecodeError as exc:
         raise BadManifest(f"not JSON ({exc})") from None
+    except ValueError as exc:  # NaN or Infinity: Python's extension, which Go refuses
+        raise BadManifest(str(exc)) from None
     return value, len(text[:end].encode("utf-8", errors="surrogateescape"))
 
 
