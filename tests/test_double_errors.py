@@ -235,6 +235,76 @@ def test_error_catalogue(
     assert_error(resp, status, message)
 
 
+# Source suffixes and spaces (internal/modelref): ParseRef trims, and %q-quotes the trimmed name.
+CONFLICT = "use either :local or :cloud, not both: "
+NAME_CASES: list[tuple[str, dict[str, Any], int, str]] = [
+    ("/api/chat", {"model": " x:local:cloud "}, 400, CONFLICT + '"x:local:cloud"'),
+    ("/api/show", {"model": "x:cloud:cloud"}, 400, CONFLICT + '"x:cloud:cloud"'),
+    ("/api/embed", {"model": "x:8b-cloud:local"}, 400, CONFLICT + '"x:8b-cloud:local"'),
+    ("/api/pull", {"model": "x:local:cloud"}, 400, CONFLICT + '"x:local:cloud"'),
+    ("/api/generate", {"model": 'q"x:local:cloud'}, 400, CONFLICT + '"q\\"x:local:cloud"'),
+    ("/api/show", {"model": "   "}, 400, "model is required"),
+    ("/api/chat", {"model": "  "}, 400, "model is required"),
+    ("/api/generate", {"model": "  "}, 404, "model '  ' not found"),
+    ("/api/embed", {"model": "  ", "input": 5}, 404, "model '  ' not found"),  # before the input
+    ("/api/pull", {"model": "  "}, 400, "invalid model name"),
+    ("/api/create", {"model": "n", "from": "  ", "stream": False}, 400, "invalid model name"),
+    # /api/embeddings skips getExistingName: the manifest path is looked up as spelled.
+    (
+        "/api/embeddings",
+        {"model": "ALL-MINILM", "prompt": "x"},
+        404,
+        'model "ALL-MINILM" not found, try pulling it first',
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "status", "message"), NAME_CASES)
+def test_model_reference_errors(
+    http: httpx2.Client, path: str, body: dict[str, Any], status: int, message: str
+) -> None:
+    assert_error(http.post(path, json=body), status, message)
+
+
+def test_spaces_around_a_name_are_trimmed(http: httpx2.Client) -> None:
+    body = {"model": " llama3.2 ", "prompt": "hi", "stream": False}
+    assert http.post("/api/generate", json=body).json()["response"] == "Echo: hi"
+    assert http.post("/api/show", json={"model": " llama3.2\t"}).status_code == 200
+    assert http.post("/api/embed", json={"model": "all-minilm:local", "input": "x"}).is_success
+
+
+def test_delete_and_pull_keep_a_cloud_suffix_in_the_name(
+    http: httpx2.Client, ollama_double: OllamaDouble
+) -> None:
+    # parseNormalizePullModelRef: `x:cloud` and `x:8b:cloud` name stubs, never the local `x`.
+    for raw in ("llama3.2:cloud", "llama3.2:latest:cloud", "llama3.2:latest-cloud"):
+        resp = http.request("DELETE", "/api/delete", json={"model": raw})
+        assert_error(resp, 404, f"model '{raw}' not found")
+    assert "llama3.2:latest" in ollama_double.installed_names()
+    ollama_double.catalogue.add("stub:latest-cloud")
+    pulled = http.post("/api/pull", json={"model": "stub:cloud:cloud"})
+    assert pulled.status_code == 400
+    assert http.post("/api/pull", json={"model": "stub:latest:cloud", "stream": False}).json() == {
+        "status": "success"
+    }
+    assert "stub:latest-cloud" in ollama_double.installed_names()
+    # `:local` is only a source: the name is the rest.
+    assert http.request("DELETE", "/api/delete", json={"model": " gemma2:2b:local"}).is_success
+    assert "gemma2:2b" not in ollama_double.installed_names()
+
+
+def test_push_of_an_invalid_name_fails_after_retrieving(http: httpx2.Client) -> None:
+    # PushModel parses the name again and ParseNamedManifest refuses it as unqualified.
+    resp = http.post("/api/push", json={"model": "bad name"})
+    assert [json.loads(x) for x in resp.text.splitlines()] == [
+        {"status": "retrieving manifest"},
+        {"status": "couldn't retrieve manifest"},
+        {"error": "unqualified name: registry.ollama.ai/library/bad name:latest"},
+    ]
+    whole = http.post("/api/push", json={"model": BAD, "stream": False})
+    assert_error(whole, 500, "unqualified name: bad/na/me/x:latest")
+
+
 def test_unknown_option_is_ignored_and_truncation_is_silent(http: httpx2.Client) -> None:
     body = {"model": "llama3.2", "prompt": "x", "stream": False, "options": {"mirostat": "x"}}
     assert http.post("/api/generate", json=body).status_code == 200

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .gojson import go_quote
+
 DEFAULT_HOST = "registry.ollama.ai"
 DEFAULT_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
@@ -103,24 +105,47 @@ class ConflictingSource(ValueError):
     """`x:local:cloud`: Ollama refuses a name that asks for both sources."""
 
 
-def strip_source_suffix(text: str) -> tuple[str, str]:
-    """Split a trailing `:local` / `:cloud` (any case) off a model reference.
+class ModelRequired(ValueError):
+    """An empty (or all-space) model reference."""
 
-    Returns (base, source) with source "", "local" or "cloud"; a tag ending in
-    `-cloud` also selects the cloud source.
-    """
-    source = ""
-    base = text
-    for suffix in ("local", "cloud"):
-        marker = ":" + suffix
-        if base.lower().endswith(marker):
-            source = suffix
-            base = base[: -len(marker)]
-            break
-    if source:
-        for other in ("local", "cloud"):
-            if base.lower().endswith(":" + other):
-                raise ConflictingSource(f'use either :local or :cloud, not both: "{text}"')
-    elif base.rfind(":") > base.rfind("/") and base.lower().endswith("-cloud"):
-        source = "cloud"
-    return base, source
+
+@dataclass(frozen=True)
+class Ref:
+    """modelref.ParseRef: the trimmed reference, its base and its source ("", local, cloud)."""
+
+    original: str
+    base: str
+    source: str
+
+
+def _source_suffix(raw: str) -> tuple[str, str, bool]:
+    """parseSourceSuffix: a last `:cloud`/`:local` part, or a tag ending in `-cloud`."""
+    idx = raw.rfind(":")
+    if idx >= 0:
+        suffix_raw = raw[idx + 1 :].strip()
+        suffix = suffix_raw.lower()
+        if suffix in ("cloud", "local"):
+            return raw[:idx], suffix, True
+        if "/" not in suffix_raw and suffix.endswith("-cloud"):
+            return raw[: idx + 1] + suffix_raw[: -len("-cloud")], "cloud", True
+    return raw, "", False
+
+
+def parse_ref(raw: str) -> Ref:
+    """Trim, refuse an empty name, split the source suffix, refuse two suffixes."""
+    text = raw.strip()
+    if not text:
+        raise ModelRequired("model is required")
+    base, source, explicit = _source_suffix(text)
+    if explicit and _source_suffix(base)[2]:
+        raise ConflictingSource(f"use either :local or :cloud, not both: {go_quote(text)}")
+    return Ref(text, base, source)
+
+
+def normalize_pull_name(raw: str) -> str:
+    """NormalizePullName (pull, delete): `x:cloud` stays, `x:8b:cloud` -> `x:8b-cloud`."""
+    ref = parse_ref(raw)
+    if ref.source != "cloud":
+        return ref.base
+    explicit_tag = ref.base.rfind(":") > ref.base.rfind("/")
+    return ref.base + ("-cloud" if explicit_tag else ":cloud")

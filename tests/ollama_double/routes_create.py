@@ -29,7 +29,7 @@ from .convert import (
 from .decode import HTTPError
 from .ggufs import GGUFInfo, ModelSpec, has_gguf_magic, read_info, write_model
 from .legacy import legacy_create
-from .names import ConflictingSource, Name, strip_source_suffix
+from .names import ConflictingSource, ModelRequired, Name, parse_ref
 from .routes_transfer import pull_progress
 from .store import (
     DIGEST_RE,
@@ -206,10 +206,10 @@ async def _progress(ctx: Ctx, req: dict[str, Any], name: Name) -> AsyncIterator[
 
 async def _from_model(ctx: Ctx, raw: str, build: Build) -> AsyncIterator[Any]:
     try:
-        base_text, _source = strip_source_suffix(raw)
-    except ConflictingSource as exc:
+        ref = parse_ref(raw)
+    except (ModelRequired, ConflictingSource) as exc:
         raise Fail("invalid model name", 400) from exc
-    from_name = Name.parse(base_text)
+    from_name = Name.parse(ref.base)
     if not from_name.is_valid():
         raise Fail("invalid model name", 400)
     inst = ctx.store.find(from_name)

@@ -6,30 +6,44 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import numpy as np
+
 from . import gojson, inference
 from .app import JSON_UTF8, Ctx, Router, wants_stream
 from .decode import HTTPError
 from .model import ModelView, load_view
-from .names import ConflictingSource, Name, strip_source_suffix
+from .names import ConflictingSource, ModelRequired, Name, parse_ref
 from .runtime import DEFAULT_NUM_CTX, OptionError, check_options
 
 
-def _resolve(ctx: Ctx, raw: str, empty_status: int, empty_message: str, missing: str) -> ModelView:
-    """parseAndValidateModelRef + getExistingName + GetModel, with each route's messages."""
+def _ref(raw: str, empty_status: int, empty_message: str) -> Name:
+    """parseAndValidateModelRef, with each route's answer to an empty name."""
     try:
-        base, _source = strip_source_suffix(raw)
+        ref = parse_ref(raw)
+    except ModelRequired as exc:
+        raise HTTPError(empty_status, empty_message) from exc
     except ConflictingSource as exc:
         raise HTTPError(400, str(exc)) from exc
-    if not base.strip():
-        raise HTTPError(empty_status, empty_message)
-    name = Name.parse(base)
+    name = Name.parse(ref.base)
     if not name.is_valid():
         raise HTTPError(400, "invalid model name")
-    inst = ctx.store.find(ctx.store.existing_name(name))
+    return name
+
+
+def _lookup(ctx: Ctx, name: Name, missing: str, *, match_case: bool = True) -> ModelView:
+    """getExistingName (unless the route skips it) + GetModel: a 404 `missing` if absent."""
+    if match_case:
+        inst = ctx.store.find(ctx.store.existing_name(name))
+    else:
+        inst = ctx.store.find_exact(name)  # /api/embeddings calls GetModel directly
     view = load_view(ctx.store, inst) if inst is not None else None
     if view is None:
         raise HTTPError(404, missing)
     return view
+
+
+def _resolve(ctx: Ctx, raw: str, empty_status: int, empty_message: str, missing: str) -> ModelView:
+    return _lookup(ctx, _ref(raw, empty_status, empty_message), missing)
 
 
 def _options(view: ModelView, request_options: dict[str, Any] | None) -> dict[str, Any]:
@@ -279,12 +293,7 @@ async def embed(ctx: Ctx) -> None:
     start = time.time_ns()
     req = ctx.decode("EmbedRequest")
     raw_model = req.get("model", "")
-    try:
-        base, _ = strip_source_suffix(raw_model)
-    except ConflictingSource as exc:
-        raise HTTPError(400, str(exc)) from exc
-    if not base:
-        raise HTTPError(404, f"model '{raw_model}' not found")
+    name = _ref(raw_model, 404, f"model '{raw_model}' not found")
     value = req.get("input")
     inputs: list[str] = []
     if isinstance(value, str):
@@ -297,7 +306,7 @@ async def embed(ctx: Ctx) -> None:
     elif value is not None:
         raise HTTPError(400, "invalid input type")
     missing = f"model {gojson.go_quote(raw_model)} not found, try pulling it first"
-    view = _resolve(ctx, raw_model, 404, f"model '{raw_model}' not found", missing)
+    view = _lookup(ctx, name, missing)
     opts = _options(view, req.get("options"))
     load_ns = ctx.double.runtime.touch(view, req.get("keep_alive"), opts.get("num_ctx"))
     if not inputs:
@@ -337,7 +346,7 @@ async def embeddings(ctx: Ctx) -> None:
     req = ctx.decode("EmbeddingRequest")
     raw_model = req.get("model", "")
     missing = f"model {gojson.go_quote(raw_model)} not found, try pulling it first"
-    view = _resolve(ctx, raw_model, 400, "model is required", missing)
+    view = _lookup(ctx, _ref(raw_model, 400, "model is required"), missing, match_case=False)
     opts = _options(view, req.get("options"))
     ctx.double.runtime.touch(view, req.get("keep_alive"), opts.get("num_ctx"))
     prompt = req.get("prompt", "")
@@ -346,8 +355,9 @@ async def embeddings(ctx: Ctx) -> None:
         return
     vec = inference.embedding(view.inst.name.display_shortest(), prompt, view.embedding_length)
     # The legacy endpoint is not normalised: scale the unit vector by a prompt-dependent norm.
-    scale = 1.0 + (len(prompt) % 7)
-    await ctx.json(200, {"embedding": [float(x) * scale for x in vec.astype(float)]})
+    # The runner's values are float32; Go widens each one to float64 ([]float64).
+    scaled = vec * np.float32(1 + len(prompt) % 7)
+    await ctx.json(200, {"embedding": scaled.astype(np.float64).tolist()})
     _finish_keep_alive(ctx, view, req.get("keep_alive"))
 
 

@@ -8,7 +8,7 @@ from . import gojson
 from .app import TEXT_UTF8, Ctx, Router
 from .decode import HTTPError
 from .model import load_view
-from .names import ConflictingSource, Name, strip_source_suffix
+from .names import ConflictingSource, ModelRequired, Name, normalize_pull_name, parse_ref
 
 
 async def root(ctx: Ctx) -> None:
@@ -51,10 +51,10 @@ async def show(ctx: Ctx) -> None:
     if not raw:
         raise HTTPError(400, "model is required")
     try:
-        base, _source = strip_source_suffix(raw)
-    except ConflictingSource as exc:
+        ref = parse_ref(raw)
+    except (ModelRequired, ConflictingSource) as exc:
         raise HTTPError(400, str(exc)) from exc
-    name = Name.parse(base)
+    name = Name.parse(ref.base)
     if not name.is_valid():
         raise HTTPError(400, "invalid model name")
     name = ctx.store.existing_name(name)
@@ -119,8 +119,9 @@ async def delete(ctx: Ctx) -> None:
     if not raw:
         raise HTTPError(400, "model is required")
     try:
-        base, _source = strip_source_suffix(raw)
-    except ConflictingSource as exc:
+        # parseNormalizePullModelRef: `x:cloud` is a name of its own here, never `x`.
+        base = normalize_pull_name(raw)
+    except (ModelRequired, ConflictingSource) as exc:
         raise HTTPError(400, str(exc)) from exc
     name = Name.parse(base)
     if not name.is_valid():

@@ -12,7 +12,14 @@ from typing import Any
 
 from .app import Ctx, Router, StreamError, wants_stream
 from .decode import HTTPError
-from .names import DEFAULT_HOST, DEFAULT_NAMESPACE, Name
+from .names import (
+    DEFAULT_HOST,
+    DEFAULT_NAMESPACE,
+    ConflictingSource,
+    ModelRequired,
+    Name,
+    normalize_pull_name,
+)
 
 Progress = AsyncIterator[dict[str, Any] | StreamError]
 
@@ -88,10 +95,16 @@ async def pull_progress(ctx: Ctx, name: Name) -> Progress:
 async def pull(ctx: Ctx) -> None:
     req = ctx.decode("PullRequest")
     raw = req.get("model") or req.get("name") or ""
-    name = Name.parse(raw)
-    if not raw or not name.is_valid():
+    try:
+        base = normalize_pull_name(raw)
+    except ConflictingSource as exc:
+        raise HTTPError(400, str(exc)) from exc
+    except ModelRequired as exc:
+        raise HTTPError(400, "invalid model name") from exc
+    name = Name.parse(base)
+    if not name.is_valid():
         raise HTTPError(400, "invalid model name")
-    items = pull_progress(ctx, name)
+    items = pull_progress(ctx, ctx.store.existing_name(name))
     if wants_stream(req):
         await ctx.stream_ndjson(items)
     else:
@@ -100,12 +113,17 @@ async def pull(ctx: Ctx) -> None:
 
 async def push_progress(ctx: Ctx, raw: str) -> Progress:
     store = ctx.store
-    name = store.existing_name(Name.parse(raw))
+    # PushModel re-parses the display form of the existing name, untrimmed and unchecked.
+    name = Name.parse(store.existing_name(Name.parse(raw)).display_shortest())
     yield {"status": "retrieving manifest"}
-    inst = store.find(name) if name.is_valid() else None
+    if not name.is_valid():
+        yield {"status": "couldn't retrieve manifest"}
+        yield StreamError(f"unqualified name: {name.fully_qualified()}")
+        return
+    inst = store.find_exact(name)
     if inst is None:
         yield {"status": "couldn't retrieve manifest"}
-        path = store.manifests / name.host / name.namespace / name.model / name.tag
+        path = store.manifest_path(name)
         yield StreamError(f"open {path}: no such file or directory")
         return
     official = name.host.lower() == DEFAULT_HOST and name.namespace.lower() == DEFAULT_NAMESPACE

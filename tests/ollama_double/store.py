@@ -185,6 +185,11 @@ class Store:
                 return inst
         return None
 
+    def find_exact(self, name: Name) -> Installed | None:
+        """ParseNamedManifest without getExistingName: the path as spelled (case-sensitive)."""
+        path = self.manifest_path(name)
+        return self._load(name, path) if path.is_file() else None
+
     def existing_name(self, name: Name) -> Name:
         """getExistingName: take the on-disk case of each part that matches some manifest."""
         host, ns, model, tag = name.parts()
