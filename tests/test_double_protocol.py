@@ -162,6 +162,23 @@ def test_repull_removes_layers_no_longer_used(
     assert statuses[-2:] == ["removing unused layers", "success"]
 
 
+def test_repull_says_removing_even_when_old_layers_are_still_used(
+    http: httpx2.Client, ollama_double: OllamaDouble
+) -> None:
+    # PullModel sends the status whenever the old manifest had layers the new one lacks;
+    # deleteUnusedLayers then keeps the ones another manifest uses.
+    ollama_double.catalogue.add("grow:latest", model_size=4096)
+    assert http.post("/api/pull", json={"model": "grow", "stream": False}).status_code == 200
+    old = json.loads(
+        (ollama_double.models_dir / "manifests/registry.ollama.ai/library/grow/latest").read_bytes()
+    )
+    http.post("/api/copy", json={"source": "grow", "destination": "keep"})
+    ollama_double.catalogue.set_model_size("grow:latest", 8192)
+    statuses = [x["status"] for x in ndjson(http.post("/api/pull", json={"model": "grow"}))]
+    assert statuses[-2:] == ["removing unused layers", "success"]
+    assert all(ollama_double.store.has_blob(x["digest"]) for x in old["layers"])
+
+
 def test_push_status_sequence(http: httpx2.Client) -> None:
     http.post("/api/copy", json={"source": "qwen3", "destination": "someone/qwen"})
     lines = ndjson(http.post("/api/push", json={"model": "someone/qwen"}))

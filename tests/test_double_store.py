@@ -10,13 +10,24 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import gguf
 import httpx2
+import numpy as np
 import pytest
 
 from tests.ollama_double import OllamaDouble, running_double
-from tests.ollama_double.store import manifest_digest
+from tests.ollama_double.ggufs import ModelSpec, write_model
+from tests.ollama_double.names import Name
+from tests.ollama_double.store import (
+    MEDIA_CONFIG,
+    MEDIA_MODEL,
+    MEDIA_PROMPT,
+    MEDIA_TEMPLATE,
+    layer,
+    manifest_digest,
+)
 
 MANIFESTS = "manifests/registry.ollama.ai/library"
 
@@ -201,3 +212,106 @@ def test_command_line(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def _install(
+    ollama_double: OllamaDouble, name: str, config: dict[str, Any], gguf_path: Path
+) -> None:
+    """A hand-made model: one GGUF model layer and the given config blob."""
+    store = ollama_double.store
+    model_digest, model_size, _ = store.put_bytes(gguf_path.read_bytes())
+    cfg_digest, cfg_size, _ = store.put_bytes(json.dumps(config).encode() + b"\n")
+    store.write_manifest(
+        Name.parse(name),
+        layer(MEDIA_CONFIG, cfg_digest, cfg_size),
+        [layer(MEDIA_MODEL, model_digest, model_size, "base:latest")],
+    )
+
+
+def test_list_show_and_ps_copy_the_config_as_each_handler_does(
+    http: httpx2.Client, ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    # A vision GGUF whose context length comes after the tokenizer keys, and a config with
+    # an empty family list, an extra capability and no file type.
+    spec = ModelSpec(arch="llama", name="v", file_type=1, extra_kv={"llama.vision.block_count": 2})
+    write_model(tmp_path / "v.gguf", spec)
+    late = gguf.GGUFWriter(str(tmp_path / "late.gguf"), "bert")
+    late.add_tokenizer_model("bert")  # keys after this one are never read by the list
+    late.add_context_length(512)
+    late.add_pooling_type(gguf.PoolingType.MEAN)
+    late.add_tensor("t", np.ones(4, dtype=np.float32))
+    late.write_header_to_file()
+    late.write_kv_data_to_file()
+    late.write_tensors_to_file()
+    late.close()
+    config = {"model_format": "gguf", "model_family": "llama", "model_families": []}
+    config |= {"capabilities": ["tools"], "file_type": ""}
+    _install(ollama_double, "vis", config, tmp_path / "v.gguf")
+    listed = {m["name"]: m for m in http.get("/api/tags").json()["models"]}["vis:latest"]
+    # ListHandler: GGUF header caps (vision, then completion) before the config's; [] -> null
+    assert listed["capabilities"] == ["vision", "completion", "tools"]
+    assert listed["details"]["families"] is None
+    assert listed["details"]["quantization_level"] == "F16"
+    assert listed["details"]["context_length"] == 4096
+    shown = http.post("/api/show", json={"model": "vis"}).json()
+    # GetModelInfo: config caps first; [] stays []
+    assert shown["capabilities"] == ["tools", "completion", "vision"]
+    assert shown["details"]["families"] == []
+    keys = list(shown["model_info"])
+    assert keys == sorted(keys)  # a Go map is marshalled with sorted keys
+    http.post("/api/generate", json={"model": "vis", "prompt": ""})
+    ps = http.get("/api/ps").json()["models"][0]["details"]
+    # PsHandler: config fields only, no parent model, no GGUF fallback
+    assert (ps["parent_model"], ps["quantization_level"], ps["families"]) == ("", "", [])
+    # The list stops reading the GGUF at the first tokenizer key after the architecture.
+    _install(ollama_double, "late", config, tmp_path / "late.gguf")
+    later = {m["name"]: m for m in http.get("/api/tags").json()["models"]}["late:latest"]
+    assert "context_length" not in later["details"]
+    assert later["capabilities"][:2] == ["completion", "tools"]
+    shown_late = http.post("/api/show", json={"model": "late"}).json()
+    assert shown_late["capabilities"][:2] == ["tools", "embedding"]
+
+
+def test_show_leaves_out_an_empty_tensor_list(
+    http: httpx2.Client, ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    writer = gguf.GGUFWriter(str(tmp_path / "empty.gguf"), "llama")
+    writer.add_type("model")
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    _install(ollama_double, "notensors", {"model_format": "gguf"}, tmp_path / "empty.gguf")
+    shown = http.post("/api/show", json={"model": "notensors"}).json()
+    assert "tensors" not in shown and shown["model_info"]["general.architecture"] == "llama"
+
+
+def test_delete_prunes_every_empty_manifest_directory(
+    http: httpx2.Client, ollama_double: OllamaDouble
+) -> None:
+    stray = ollama_double.models_dir / "manifests/example.com/empty/dir"
+    stray.mkdir(parents=True)
+    assert http.request("DELETE", "/api/delete", json={"model": "qwen3"}).status_code == 200
+    assert not (ollama_double.models_dir / "manifests/example.com").exists()
+    assert not (ollama_double.models_dir / MANIFESTS / "qwen3").exists()
+
+
+def test_a_create_template_replaces_template_layers_only(
+    http: httpx2.Client, ollama_double: OllamaDouble
+) -> None:
+    store = ollama_double.store
+    base = store.find(Name.parse("tinyllama")) or store.find(Name.parse("llama3.2"))
+    assert base is not None
+    prompt_digest, prompt_size, _ = store.put_bytes(b"{{ .Prompt }} legacy")
+    layers = [x for x in base.layers if x["mediaType"] != MEDIA_TEMPLATE]
+    store.write_manifest(
+        Name.parse("old"),
+        base.config_layer,
+        [*layers, layer(MEDIA_PROMPT, prompt_digest, prompt_size)],
+    )
+    body = {"model": "new", "from": "old", "template": "{{ .Prompt }}!", "stream": False}
+    assert http.post("/api/create", json=body).json() == {"status": "success"}
+    created = store.find(Name.parse("new"))
+    assert created is not None
+    kinds = [x["mediaType"] for x in created.layers]
+    assert kinds.count(MEDIA_PROMPT) == 1 and kinds.count(MEDIA_TEMPLATE) == 1

@@ -179,13 +179,24 @@ class GGUFInfo:
 
     @property
     def file_type_name(self) -> str:
-        ft = self.kv.get("general.file_type")
-        if not ft:
-            return "unknown"
-        return FILE_TYPES.get(int(ft), "unknown")
+        return file_type_name(self.kv.get("general.file_type"))
+
+    def list_kv(self) -> dict[str, Any]:
+        """What /api/tags reads: the KV pairs up to the first tokenizer.* key after the arch."""
+        out: dict[str, Any] = {}
+        seen_arch = False
+        for key, value in self.kv.items():
+            if seen_arch and key.startswith("tokenizer."):
+                break
+            seen_arch = seen_arch or key == "general.architecture"
+            out[key] = value
+        return out
 
     def model_info(self, verbose: bool) -> dict[str, Any]:
-        """/api/show model_info: all KV but name and chat template; arrays null unless verbose."""
+        """/api/show model_info: all KV but name and chat template; arrays null unless verbose.
+
+        Keys come out sorted, as Go marshals a map.
+        """
         out: dict[str, Any] = {}
         for key, value in self.kv.items():
             if key in ("general.name", "tokenizer.chat_template"):
@@ -195,7 +206,14 @@ class GGUFInfo:
             else:
                 out[key] = value
         out["general.parameter_count"] = self.parameter_count
-        return out
+        return dict(sorted(out.items()))
+
+
+def file_type_name(ft: Any) -> str:
+    """ggml.FileType(n).String(); a missing key or 0 reads as "unknown"."""
+    if not ft:
+        return "unknown"
+    return FILE_TYPES.get(int(ft), "unknown")
 
 
 def _field_value(field_: Any) -> Any:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import gojson
-from .ggufs import GGUFInfo, read_info
+from .ggufs import GGUFInfo, file_type_name, read_info
 from .store import (
     MEDIA_ADAPTER,
     MEDIA_CONFIG,
@@ -90,39 +90,86 @@ class ModelView:
             add("thinking")
         return caps
 
+    def list_capabilities(self) -> list[str]:
+        """/api/tags order: GGUF header caps, config caps, template caps, projector vision."""
+        caps: list[str] = []
+
+        def add(cap: str) -> None:
+            if cap not in caps:
+                caps.append(cap)
+
+        remote = self.config.get("remote_host") or self.config.get("remote_model")
+        if self.gguf is not None and not remote:
+            arch = self.gguf.arch
+            head = self.gguf.list_kv()
+            for key in head:
+                if key == f"{arch}.vision.block_count":
+                    add("vision")
+                elif key == f"{arch}.audio.block_count":
+                    add("audio")
+            add("embedding" if f"{arch}.pooling_type" in head else "completion")
+        for cap in self.config.get("capabilities") or []:
+            add(str(cap))
+        names = template_vars(self.template or "")
+        if "tools" in names:
+            add("tools")
+        if "suffix" in names:
+            add("insert")
+        if template_thinks(self.template or "") or self.family in ("gptoss", "gpt-oss"):
+            add("thinking")
+        if self.inst.first(MEDIA_PROJECTOR) is not None:
+            add("vision")
+        return caps
+
     @property
     def parent_model(self) -> str:
         # Ollama walks every layer and the last model layer sets it (split GGUFs have several).
         model_layers = self.inst.all(MEDIA_MODEL)
         return str(model_layers[-1].get("from", "")) if model_layers else ""
 
-    def quantization_level(self) -> str:
+    def quantization_level(self, gguf_kv: dict[str, Any] | None = None) -> str:
         ft = str(self.config.get("file_type", ""))
         if ft in ("", "unknown") and self.gguf is not None:
-            return self.gguf.file_type_name
+            kv = self.gguf.kv if gguf_kv is None else gguf_kv
+            return file_type_name(kv.get("general.file_type"))
         return ft
 
     def details(self, with_lengths: bool) -> dict[str, Any]:
+        """show (with_lengths=False) or /api/tags (True): the list reads only the GGUF head."""
+        head = self.gguf.list_kv() if with_lengths and self.gguf is not None else None
+        families = self.config.get("model_families")
+        if with_lengths and not families:
+            families = None  # the list copies with append([]string(nil), ...): [] becomes null
         out: dict[str, Any] = {
             "parent_model": self.parent_model,
             "format": self.config.get("model_format", ""),
             "family": self.family,
-            "families": self.config.get("model_families"),
+            "families": families,
             "parameter_size": self.config.get("model_type", ""),
-            "quantization_level": self.quantization_level(),
+            "quantization_level": self.quantization_level(head),
         }
         if with_lengths:
-            ctx = self.config.get("context_length") or (
-                self.gguf.arch_key("context_length") if self.gguf else None
-            )
-            emb = self.config.get("embedding_length") or (
-                self.gguf.arch_key("embedding_length") if self.gguf else None
+            arch = self.gguf.arch if self.gguf is not None else ""
+            ctx = self.config.get("context_length") or (head or {}).get(f"{arch}.context_length")
+            emb = self.config.get("embedding_length") or (head or {}).get(
+                f"{arch}.embedding_length"
             )
             if ctx:
                 out["context_length"] = int(ctx)
             if emb:
                 out["embedding_length"] = int(emb)
         return out
+
+    def ps_details(self) -> dict[str, Any]:
+        """PsHandler: config fields only (no parent_model, no GGUF quantization fallback)."""
+        return {
+            "parent_model": "",
+            "format": self.config.get("model_format", ""),
+            "family": self.family,
+            "families": self.config.get("model_families"),
+            "parameter_size": self.config.get("model_type", ""),
+            "quantization_level": self.config.get("file_type", ""),
+        }
 
     @property
     def context_length(self) -> int:
@@ -193,22 +240,30 @@ def load_view(store: Store, inst: Installed) -> ModelView | None:
         if not isinstance(loaded, dict):
             return None
         config = loaded
+    # GetModel walks every layer: for single-valued kinds the last layer wins.
+    def last(*media: str) -> dict[str, Any] | None:
+        found = [x for x in inst.layers if x.get("mediaType") in media]
+        return found[-1] if found else None
+
     template = None
-    tl = inst.first(MEDIA_TEMPLATE) or inst.first(MEDIA_PROMPT)
+    tl = last(MEDIA_TEMPLATE, MEDIA_PROMPT)
     if tl is not None:
         template = store.read_blob_text(tl["digest"])
         if template is None:
             return None
-    sl = inst.first(MEDIA_SYSTEM)
+    sl = last(MEDIA_SYSTEM)
     system = (store.read_blob_text(sl["digest"]) or "") if sl else ""
     licenses = [store.read_blob_text(x["digest"]) or "" for x in inst.all(MEDIA_LICENSE)]
-    pl = inst.first(MEDIA_PARAMS)
-    params = store.read_blob_json(pl["digest"]) if pl else None
-    ml = inst.first(MEDIA_MESSAGES)
+    params: Any = {}
+    for pl in inst.all(MEDIA_PARAMS):  # decoded into one map: keys accumulate
+        loaded_params = store.read_blob_json(pl["digest"])
+        if isinstance(loaded_params, dict):
+            params.update(loaded_params)
+    ml = last(MEDIA_MESSAGES)
     messages = store.read_blob_json(ml["digest"]) if ml else None
     info = None
     model_path = ""
-    mlayer = inst.first(MEDIA_MODEL)
+    mlayer = last(MEDIA_MODEL)
     if mlayer is not None:
         path = store.blob_path(mlayer["digest"])
         model_path = str(path)

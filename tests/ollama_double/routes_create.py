@@ -40,7 +40,6 @@ from .store import (
     MEDIA_MODEL,
     MEDIA_PARAMS,
     MEDIA_PROJECTOR,
-    MEDIA_PROMPT,
     MEDIA_SYSTEM,
     MEDIA_TEMPLATE,
     layer,
@@ -459,7 +458,8 @@ async def _finish(ctx: Ctx, req: dict[str, Any], name: Name, build: Build) -> As
             check_template(template)
         except ConvertError as err:
             raise Fail(err.message, err.status) from err
-        replace((MEDIA_TEMPLATE, MEDIA_PROMPT), _new_layer(ctx, MEDIA_TEMPLATE, template.encode()))
+        # setTemplate removes only `template` layers; a legacy `prompt` layer stays.
+        replace((MEDIA_TEMPLATE,), _new_layer(ctx, MEDIA_TEMPLATE, template.encode()))
     if req.get("system"):
         replace((MEDIA_SYSTEM,), _new_layer(ctx, MEDIA_SYSTEM, req["system"].encode()))
     for text in _licenses(req.get("license")):

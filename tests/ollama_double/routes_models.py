@@ -35,7 +35,9 @@ def tag_entry(ctx: Ctx, inst: Any) -> dict[str, Any] | None:
         if view.config.get(key):
             entry[key] = view.config[key]
     entry["details"] = view.details(with_lengths=True)
-    entry["capabilities"] = view.capabilities()
+    caps = view.list_capabilities()
+    if caps:
+        entry["capabilities"] = caps
     return entry
 
 
@@ -82,8 +84,8 @@ async def show(ctx: Ctx) -> None:
             {"role": m.get("role", ""), "content": m.get("content", "")} for m in view.messages
         ]
     body["model_info"] = view.gguf.model_info(verbose) if view.gguf is not None else {}
-    if view.gguf is not None:
-        body["tensors"] = view.gguf.tensors
+    if view.gguf is not None and view.gguf.tensors:
+        body["tensors"] = view.gguf.tensors  # omitempty
     body["capabilities"] = view.capabilities()
     body["modified_at"] = gojson.local_time(inst.mtime_ns)
     if view.config.get("requires"):

@@ -87,8 +87,10 @@ async def pull_progress(ctx: Ctx, name: Name) -> Progress:
             for x in [*old.layers, old.config_layer]
             if x.get("digest") not in new_digests
         ]
-        if stale and store.remove_unused(stale):
+        if stale:
+            # Sent whenever the old manifest had other layers, even ones still in use.
             yield {"status": "removing unused layers"}
+            store.remove_unused(stale)
     yield {"status": "success"}
 
 

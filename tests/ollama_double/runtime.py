@@ -128,7 +128,7 @@ class Runtime:
                     "model": row.display,
                     "size": inst.size,
                     "digest": inst.digest,
-                    "details": row.view.details(with_lengths=False),
+                    "details": row.view.ps_details(),
                     "expires_at": gojson.local_time(expires),
                     "size_vram": inst.size,
                     "context_length": row.context_length,

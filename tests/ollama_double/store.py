@@ -251,13 +251,12 @@ class Store:
     def delete(self, inst: Installed) -> None:
         """Remove the manifest (pruning empty directories), then its unused blobs."""
         inst.path.unlink()
-        parent = inst.path.parent
-        while parent != self.manifests:
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-            parent = parent.parent
+        # PruneDirectory(manifests): every empty directory under manifests/ goes, not only
+        # this model's (manifests/ itself is made again at once by the next lookup).
+        for dirpath, _dirs, _files in sorted(os.walk(self.manifests), reverse=True):
+            if Path(dirpath) != self.manifests:
+                with contextlib.suppress(OSError):
+                    os.rmdir(dirpath)
         self.remove_unused([x.get("digest", "") for x in [*inst.layers, inst.config_layer]])
 
     def copy(self, src: Installed, dest: Name) -> None:
