@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
+import anyio
 import pytest
 
 from tests.ollama_double import OllamaDouble, reply_for
@@ -20,7 +21,7 @@ from tools.errors import (
     StreamError,
     StreamInterrupted,
 )
-from tools.types import ProgressResponse
+from tools.types import CreateRequest, ProgressResponse
 
 BUSY = "server busy, please try again.  maximum pending requests exceeded"
 LONG_PROMPT = " ".join(f"word{i}" for i in range(60))
@@ -300,3 +301,18 @@ async def test_leaving_a_stream_early_closes_the_connection(
             break
     assert await ollama_double.requests.wait_disconnect_async(5.0)
     assert "/api/chat" in ollama_double.requests.disconnects
+
+
+async def test_a_cancelled_anyio_scope_closes_the_stream(
+    client: OllamaClient, ollama_double: OllamaDouble
+) -> None:
+    # The MCP SDK cancels a tool call through an anyio cancel scope, not Task.cancel().
+    ollama_double.faults.token_delay = 0.05
+    with anyio.CancelScope() as scope:
+        async for _ in client.create_stream(CreateRequest(model="me/tiny", from_="tinyllama")):
+            scope.cancel()  # delivered at the next checkpoint: lines already read may still come
+    assert scope.cancelled_caught
+    assert await ollama_double.requests.wait_disconnect_async(5.0)
+    assert "/api/create" in ollama_double.requests.disconnects
+    # The connection went back to the pool closed: the next call works at once.
+    assert (await client.version()) == ollama_double.faults.version

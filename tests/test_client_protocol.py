@@ -4,8 +4,10 @@ bodies. An `httpx2.MockTransport` plays the server; everything on our side is th
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from typing import Any
 
 import httpx2
@@ -83,7 +85,8 @@ async def test_a_malformed_non_stream_reply_is_a_protocol_error() -> None:
 
 
 async def test_lines_split_on_newline_bytes_only() -> None:
-    # Go's encoder leaves U+0085 and U+001C..U+001E unescaped; splitlines() would cut there.
+    # Go's encoder leaves U+0085 unescaped; splitlines() would cut there (and at the others,
+    # which JSON escapes).
     text = "a\u0085b\x1cc\x1dd\x1ee\u2028f"
     body = ndjson(json.dumps(token(text), ensure_ascii=False).encode(), token("", done=True))
     async with client_for(answering(200, body)) as client:
@@ -210,6 +213,8 @@ async def test_gives_up_on_503_after_max_retries_with_growing_backoff() -> None:
     assert len(calls) == 5
     ceilings = [1.0, 2.0, 4.0, 5.0]
     assert all(c / 2 <= w <= c for w, c in zip(waits, ceilings, strict=True)), waits
+    # Jittered: the waits are not all the same fraction of their ceilings.
+    assert len({w / c for w, c in zip(waits, ceilings, strict=True)}) > 1, waits
 
 
 @pytest.mark.parametrize(("version", "supported"), [
@@ -310,3 +315,63 @@ async def test_model_not_found_names_the_model_and_suggests_pulling() -> None:
     assert caught.value.message == 'model "nomic" not found, try pulling it first'
     assert "ollama pull nomic" in str(caught.value)
     assert isinstance(caught.value, LookupError)
+
+
+# --- the response is closed however a stream ends ---------------------------------------------
+
+
+class HeldBody(httpx2.AsyncByteStream):
+    """Sends its lines, then holds the connection open as a model that is still thinking does;
+    records whether the client closed it."""
+
+    def __init__(self, *lines: bytes | dict[str, Any]) -> None:
+        self.body = ndjson(*lines)
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.body
+        await asyncio.Event().wait()
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def holding(body: HeldBody) -> Handler:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, stream=body, headers=NDJSON)
+
+    return handler
+
+
+async def test_leaving_a_stream_early_closes_the_response_at_once() -> None:
+    body = HeldBody(token("a"), token("b"))
+    async with client_for(holding(body)) as client:
+        async with aclosing(client.generate_stream("m", "hi")) as chunks:  # type: ignore[type-var]
+            async for _ in chunks:
+                break
+        assert body.closed
+
+
+async def test_cancelling_a_stream_closes_the_response_at_once() -> None:
+    body = HeldBody(token("a"))
+    first = asyncio.Event()
+
+    async def consume(client: OllamaClient) -> None:
+        async for _ in client.generate_stream("m", "hi"):
+            first.set()
+
+    async with client_for(holding(body)) as client:
+        task = asyncio.create_task(consume(client))
+        await first.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert body.closed
+
+
+async def test_an_error_line_closes_the_response_at_once() -> None:
+    body = HeldBody({"status": "pulling manifest"}, {"error": "max retries exceeded: EOF"})
+    async with client_for(holding(body)) as client:
+        with pytest.raises(StreamError):
+            await client.pull("m")
+        assert body.closed
