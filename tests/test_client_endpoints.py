@@ -324,3 +324,15 @@ async def test_ollama_api_key_is_sent_as_a_bearer_token(
         await client.version()
     sent = [h.get("authorization") for h in ollama_double.requests.headers("/api/version")]
     assert sent == ["Bearer secret-key", "Bearer mine"]
+
+
+async def test_loopback_traffic_never_goes_through_a_proxy(
+    ollama_double: OllamaDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As Go's ProxyFromEnvironment: a proxy set for the machine must not catch local Ollama.
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    async with OllamaClient(ollama_double.url, max_retries=0) as client:
+        assert await client.version() == ollama_double.faults.version

@@ -65,6 +65,7 @@ def test_valid_names_normalise_with_defaults(text: str, full: str) -> None:
         ("sp ace", "contains ' '"),
         ("héllo", "contains 'é'"),
         ("a" * 81, "81 bytes long"),
+        ("é" * 41, "82 bytes long"),  # lengths are in bytes, as Ollama counts them
         ("m:" + "t" * 81, "tag is 81 bytes long"),
         ("h" * 351 + "/n/m", "host is 351 bytes long"),
         ("a://b://h/n/m", "host 'b://h' contains '/'"),

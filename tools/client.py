@@ -7,9 +7,9 @@ iterator of typed lines) and a plain coroutine that waits for the end and return
 
 Decisions worth knowing:
 * A 200 is not success: every NDJSON line is checked for an `error` key (contract 1.3).
-* Lines are split on `\\n` bytes only. httpx's `aiter_lines` also splits on U+0085, U+001C..U+001E
-  and friends, which Go's JSON encoder does not escape, so a model that emits them would otherwise
-  break the stream.
+* Lines are split on `\\n` bytes only. httpx's `aiter_lines` also splits on U+0085 (NEL), which
+  Go's JSON encoder leaves unescaped (it escapes control characters, U+2028 and U+2029), so a model
+  that emits it would otherwise break the stream.
 * A stream that stops before its last line (`done: true` for generate/chat, `success` for pull,
   push and create), whether the connection dropped or the body just ended, raises
   `StreamInterrupted` (a `ConnectionError`): Ollama stopped, or the network did.
