@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import numpy as np
 import pytest
 
-from tests.ollama_double import OllamaDouble
+from tests.ollama_double import OllamaDouble, gojson
 from tests.ollama_double.ggufs import ModelSpec, write_model
+from tests.ollama_double.names import Name
 
 
 @pytest.fixture
@@ -116,6 +118,51 @@ def test_go_escapes_html_characters(http: httpx2.Client) -> None:
     raw = http.post("/api/show", json={"model": "llama3.2"}).content
     assert b"\\u003c|eot_id|\\u003e" in raw
     assert b"<|eot_id|>" not in raw
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (2.0, "2"),
+        (-0.0, "-0"),
+        (0.5, "0.5"),
+        (1e-5, "0.00001"),
+        (1e-6, "0.000001"),
+        (9.99e-7, "9.99e-7"),
+        (1e-7, "1e-7"),
+        (1e-100, "1e-100"),
+        (1e16, "10000000000000000"),
+        (12345678901234567890.0, "12345678901234567000"),
+        (1e21, "1e+21"),
+        (1.5e300, "1.5e+300"),
+    ],
+)
+def test_floats_are_written_as_go_writes_them(value: float, text: str) -> None:
+    assert gojson.dumps([value]) == f"[{text}]".encode()
+
+
+def test_create_parameters_are_re_encoded_as_go_any(
+    http: httpx2.Client, ollama_double: OllamaDouble
+) -> None:
+    # The request is decoded into map[string]any (every number a float64) and re-encoded.
+    body = (
+        b'{"model":"p","from":"tinyllama","stream":false,"parameters":'
+        b'{"temperature":1.0,"num_ctx":4096,"seed":12345678901234567890,"min_p":1e-05,'
+        b'"top_p":1E-7,"stop":["<a>"]}}'
+    )
+    assert http.post("/api/create", content=body).json() == {"status": "success"}
+    inst = ollama_double.store.find(Name.parse("p"))
+    assert inst is not None
+    params = next(x for x in inst.layers if x["mediaType"].endswith(".params"))
+    assert ollama_double.store.blob_path(params["digest"]).read_bytes() == (
+        b'{"min_p":0.00001,"num_ctx":4096,"seed":12345678901234567000,'
+        b'"stop":["\\u003ca\\u003e"],"temperature":1,"top_p":1e-7}\n'
+    )
+
+
+def test_legacy_embeddings_are_widened_float32(http: httpx2.Client) -> None:
+    values = http.post("/api/embeddings", json={"model": "all-minilm", "prompt": "a b c"}).json()
+    assert all(float(np.float32(v)) == v for v in values["embedding"])
 
 
 def test_pull_status_sequence(http: httpx2.Client, ollama_double: OllamaDouble) -> None:

@@ -7,11 +7,11 @@ parse as `time.ParseDuration` does, and `/api/show` prints parameters with `%#v`
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
 _HTML_ESCAPES = {
@@ -24,13 +24,83 @@ _HTML_ESCAPES = {
 
 
 def dumps(obj: Any) -> bytes:
-    """json.Marshal: compact, UTF-8 kept raw, `<>&` and U+2028/9 escaped."""
-    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """json.Marshal: compact, UTF-8 kept raw, `<>&` and U+2028/9 escaped, Go's float text."""
+    parts: list[str] = []
+    _encode(obj, parts)
+    text = "".join(parts)
     # Those characters can only occur inside JSON strings, so a plain replace is safe.
     for raw, escaped in _HTML_ESCAPES.items():
         if raw in text:
             text = text.replace(raw, escaped)
     return text.encode()
+
+
+def _encode(obj: Any, out: list[str]) -> None:
+    if isinstance(obj, str):
+        out.append(_encode_string(obj))
+    elif obj is None:
+        out.append("null")
+    elif obj is True:
+        out.append("true")
+    elif obj is False:
+        out.append("false")
+    elif isinstance(obj, int):
+        out.append(int.__repr__(obj))
+    elif isinstance(obj, float):
+        out.append(go_float(obj))
+    elif isinstance(obj, dict):
+        out.append("{")
+        for i, (key, value) in enumerate(obj.items()):
+            if i:
+                out.append(",")
+            out.append(_encode_string(key if isinstance(key, str) else str(key)))
+            out.append(":")
+            _encode(value, out)
+        out.append("}")
+    elif isinstance(obj, list | tuple):
+        out.append("[")
+        for i, value in enumerate(obj):
+            if i:
+                out.append(",")
+            _encode(value, out)
+        out.append("]")
+    else:
+        raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
+
+
+def go_float(value: float) -> str:
+    """encoding/json's float64 text: shortest digits, 'e' form only below 1e-6 or from 1e21.
+
+    So 2.0 is `2`, 1e16 is `10000000000000000`, 0.00001 is `0.00001` and 1e-7 is `1e-7`
+    (Go drops the exponent's leading zero). A float32 field gives the same text when the
+    value is the float32's shortest decimal, as the double keeps them.
+    """
+    if math.isnan(value) or math.isinf(value):
+        raise ValueError(f"json: unsupported value: {value}")
+    if value == 0:
+        return "-0" if math.copysign(1.0, value) < 0 else "0"
+    text = repr(value)
+    if abs(value) < 1e-6 or abs(value) >= 1e21:
+        mant, _, exp = text.partition("e")  # repr uses the exponent form in both ranges
+        power = int(exp)
+        return f"{mant}e-{-power}" if power < 0 else f"{mant}e+{power:02d}"
+    fixed = format(Decimal(text), "f")
+    if "." in fixed:
+        fixed = fixed.rstrip("0").rstrip(".")
+    return fixed
+
+
+def go_any(value: Any) -> Any:
+    """A JSON value as Go decodes it into `any`: every number becomes a float64."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: go_any(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [go_any(v) for v in value]
+    return value
 
 
 def encode_line(obj: Any) -> bytes:

@@ -240,6 +240,7 @@ def load_view(store: Store, inst: Installed) -> ModelView | None:
         if not isinstance(loaded, dict):
             return None
         config = loaded
+
     # GetModel walks every layer: for single-valued kinds the last layer wins.
     def last(*media: str) -> dict[str, Any] | None:
         found = [x for x in inst.layers if x.get("mediaType") in media]

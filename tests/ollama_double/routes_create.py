@@ -464,12 +464,12 @@ async def _finish(ctx: Ctx, req: dict[str, Any], name: Name, build: Build) -> As
         replace((MEDIA_SYSTEM,), _new_layer(ctx, MEDIA_SYSTEM, req["system"].encode()))
     for text in _licenses(req.get("license")):
         layers.append(_new_layer(ctx, MEDIA_LICENSE, text.encode()))
-    params = dict(req.get("parameters") or {})
-    base_params = next((x for x in layers if x.media == MEDIA_PARAMS), None)
-    if base_params is not None:
+    # map[string]any on both sides: every number is a float64 when it is encoded again.
+    params = gojson.go_any(dict(req.get("parameters") or {}))
+    for base_params in [x for x in layers if x.media == MEDIA_PARAMS]:
         existing = ctx.store.read_blob_json(base_params.body["digest"])
-        for key, value in (existing or {}).items():
-            params.setdefault(key, value)  # the request's keys win; a new `stop` replaces
+        for key, value in (existing if isinstance(existing, dict) else {}).items():
+            params.setdefault(key, gojson.go_any(value))  # the request's keys win
     if params:
         data = gojson.encode_line(dict(sorted(params.items())))
         replace((MEDIA_PARAMS,), _new_layer(ctx, MEDIA_PARAMS, data))
@@ -528,7 +528,7 @@ def _message(msg: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"role": msg.get("role", ""), "content": msg.get("content", "")}
     for key in ("thinking", "images", "tool_calls", "tool_name", "tool_call_id"):
         if msg.get(key):
-            out[key] = msg[key]
+            out[key] = gojson.go_any(msg[key]) if key == "tool_calls" else msg[key]
     return out
 
 
