@@ -120,6 +120,12 @@ def test_go_escapes_html_characters(http: httpx2.Client) -> None:
     assert b"<|eot_id|>" not in raw
 
 
+def test_go_escapes_every_html_character_and_line_separators() -> None:
+    assert gojson.dumps({"k": "<a&b>\u2028\u2029é\x01"}) == (
+        b'{"k":"\\u003ca\\u0026b\\u003e\\u2028\\u2029\xc3\xa9\\u0001"}'
+    )
+
+
 @pytest.mark.parametrize(
     ("value", "text"),
     [

@@ -315,3 +315,18 @@ def test_a_create_template_replaces_template_layers_only(
     assert created is not None
     kinds = [x["mediaType"] for x in created.layers]
     assert kinds.count(MEDIA_PROMPT) == 1 and kinds.count(MEDIA_TEMPLATE) == 1
+
+
+def test_recreating_a_model_removes_its_old_unused_layers(
+    http: httpx2.Client, ollama_double: OllamaDouble
+) -> None:
+    # CreateHandler: oldManifest.RemoveLayers() once the new manifest is written.
+    def create(system: str) -> str:
+        body = {"model": "m", "from": "llama3.2", "system": system, "stream": False}
+        assert http.post("/api/create", json=body).json() == {"status": "success"}
+        return "sha256:" + hashlib.sha256(system.encode()).hexdigest()
+
+    first = create("first")
+    assert ollama_double.store.has_blob(first)
+    create("second")
+    assert not ollama_double.store.has_blob(first)
