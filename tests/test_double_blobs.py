@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx2
 import pytest
@@ -15,12 +15,6 @@ from tests.ollama_double import OllamaDouble
 
 def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def http(ollama_double: OllamaDouble) -> Iterator[httpx2.Client]:
-    with httpx2.Client(base_url=ollama_double.url, timeout=30, verify=False) as client:
-        yield client
 
 
 @pytest.mark.parametrize(

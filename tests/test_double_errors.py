@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +32,6 @@ JSON_ENDPOINTS = [
 ]
 BAD = "bad/na/me/x"  # the host part would contain a '/': invalid (section 7)
 THINK_MSG = '(must be "high", "medium", "low", "max", true, or false)'
-
-
-@pytest.fixture
-def http(ollama_double: OllamaDouble) -> Iterator[httpx2.Client]:
-    with httpx2.Client(base_url=ollama_double.url, timeout=30, verify=False) as client:
-        yield client
 
 
 def upload(http: httpx2.Client, data: bytes) -> str:

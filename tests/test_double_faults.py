@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx2
 import ollama
@@ -12,12 +11,6 @@ import pytest
 from tests.ollama_double import OllamaDouble
 
 BUSY = "server busy, please try again.  maximum pending requests exceeded"
-
-
-@pytest.fixture
-def http(ollama_double: OllamaDouble) -> Iterator[httpx2.Client]:
-    with httpx2.Client(base_url=ollama_double.url, timeout=30, verify=False) as client:
-        yield client
 
 
 def test_refuse_and_accept_connections_on_the_same_port(

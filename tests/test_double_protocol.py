@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,6 @@ import pytest
 from tests.ollama_double import OllamaDouble, gojson
 from tests.ollama_double.ggufs import ModelSpec, write_model
 from tests.ollama_double.names import Name
-
-
-@pytest.fixture
-def http(ollama_double: OllamaDouble) -> Iterator[httpx2.Client]:
-    with httpx2.Client(base_url=ollama_double.url, timeout=30, verify=False) as client:
-        yield client
 
 
 def ndjson(resp: httpx2.Response) -> list[dict[str, Any]]:

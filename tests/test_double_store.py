@@ -8,14 +8,12 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gguf
 import httpx2
 import numpy as np
-import pytest
 
 from tests.ollama_double import OllamaDouble, running_double
 from tests.ollama_double.ggufs import ModelSpec, write_model
@@ -30,12 +28,6 @@ from tests.ollama_double.store import (
 )
 
 MANIFESTS = "manifests/registry.ollama.ai/library"
-
-
-@pytest.fixture
-def http(ollama_double: OllamaDouble) -> Iterator[httpx2.Client]:
-    with httpx2.Client(base_url=ollama_double.url, timeout=30, verify=False) as client:
-        yield client
 
 
 def test_layout_and_content_addressing(ollama_double: OllamaDouble) -> None:
