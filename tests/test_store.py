@@ -337,12 +337,15 @@ def test_a_missing_folder_lists_nothing(tmp_path):
 
 
 async def test_families_are_copied_as_ollama_copies_them(folder):
-    # Go decodes [] to an empty slice (sent as []) and null or a missing key to nil (sent as null).
+    # The list copies with append([]string(nil), ...), so [] is null there; show clones: [] stays.
     for model, families in (("empty", []), ("null", None), ("some", ["llama", "clip"])):
         config = folder.config(model_family="llama", model_families=families)
         folder.manifest(("registry.ollama.ai", "library", model, "latest"), config, [])
-    listed = {m.name: m.details.families for m in await ModelStore(folder.root).list_models()}
-    assert listed == {"empty:latest": [], "null:latest": None, "some:latest": ["llama", "clip"]}
+    store = ModelStore(folder.root)
+    listed = {m.name: m.details.families for m in await store.list_models()}
+    assert listed == {"empty:latest": None, "null:latest": None, "some:latest": ["llama", "clip"]}
+    shown = await store.show("empty")
+    assert shown is not None and shown.details.families == []
 
 
 # --- details that only some models show -----------------------------------------------------------

@@ -121,8 +121,13 @@ class ModelStore:
         system = [self._text(layer) for layer in by_type.get("system", [])]
         licenses = [self._text(layer) for layer in by_type.get("license", [])]
         # /api/show leaves the two lengths out of `details` (contract 12.7).
+        # Show clones the config's list, so an empty one stays [] there.
         details = model.summary.details.model_copy(
-            update={"context_length": None, "embedding_length": None}
+            update={
+                "context_length": None,
+                "embedding_length": None,
+                "families": _families(model.config),
+            }
         )
         return ShowResponse(
             license="\n".join(licenses),
@@ -166,7 +171,8 @@ class ModelStore:
             parent_model=model_layers[-1]["from"] if model_layers else "",
             format=_str(config, "model_format"),
             family=_str(config, "model_family"),
-            families=families,  # copied as Ollama copies it: [] stays [], absent or null is null
+            # The list copies with append([]string(nil), ...): an empty list is sent as null.
+            families=families or None,
             parameter_size=_str(config, "model_type"),
             quantization_level=_str(config, "file_type"),
             context_length=_int(config, "context_length") or None,
