@@ -296,7 +296,7 @@ async def test_leaving_a_stream_early_closes_the_connection(
 ) -> None:
     ollama_double.faults.token_delay = 0.05
     stream = client.chat_stream("llama3.2", [{"role": "user", "content": LONG_PROMPT}])
-    async with aclosing(stream) as chunks:  # type: ignore[type-var]
+    async with aclosing(stream) as chunks:
         async for _ in chunks:
             break
     assert await ollama_double.requests.wait_disconnect_async(5.0)

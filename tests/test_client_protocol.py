@@ -346,7 +346,7 @@ def holding(body: HeldBody) -> Handler:
 async def test_leaving_a_stream_early_closes_the_response_at_once() -> None:
     body = HeldBody(token("a"), token("b"))
     async with client_for(holding(body)) as client:
-        async with aclosing(client.generate_stream("m", "hi")) as chunks:  # type: ignore[type-var]
+        async with aclosing(client.generate_stream("m", "hi")) as chunks:
             async for _ in chunks:
                 break
         assert body.closed

@@ -3,7 +3,8 @@
 `OllamaClient` wraps one shared `httpx2.AsyncClient`. Every method validates its model names
 first, sends one request, and returns pydantic models from `tools.types`; every failure is an
 exception from `tools.errors`. Streaming endpoints come in two forms: `*_stream` (an async
-iterator of typed lines) and a plain coroutine that waits for the end and returns the final object.
+generator of typed lines; closing it, e.g. with `contextlib.aclosing`, ends the request at once) and
+a plain coroutine that waits for the end and returns the final object.
 
 Decisions worth knowing:
 * A 200 is not success: every NDJSON line is checked for an `error` key (contract 1.3).
@@ -76,7 +77,8 @@ from tools.types import (
 
 logger = logging.getLogger(__name__)
 
-JSON_CREATE_VERSION = "0.5.5"
+_JSON_CREATE = (0, 5, 5)  # the first Ollama that takes the JSON create request (contract 5.1)
+JSON_CREATE_VERSION = ".".join(map(str, _JSON_CREATE))
 UPLOAD_CHUNK_SIZE = 1 << 20  # 1 MiB: few enough reads to be fast, small enough to keep memory flat
 
 Format = Literal["json"] | Mapping[str, Any]
@@ -184,7 +186,7 @@ class OllamaClient:
         if parsed is None:
             logger.warning("cannot read Ollama version %r; assuming a current server", version)
             return True
-        return parsed == (0, 0, 0) or parsed >= _parse_version_strict(JSON_CREATE_VERSION)
+        return parsed == (0, 0, 0) or parsed >= _JSON_CREATE
 
     # --- models -----------------------------------------------------------------------------
 
@@ -213,7 +215,9 @@ class OllamaClient:
         name = _checked_name(model)
         await self._empty(_Call("DELETE", "/api/delete", name), {"model": name}, idempotent=False)
 
-    def pull_stream(self, model: str, *, insecure: bool = False) -> AsyncIterator[ProgressResponse]:
+    def pull_stream(
+        self, model: str, *, insecure: bool = False
+    ) -> AsyncGenerator[ProgressResponse]:
         """Pull from a registry; yields every progress line (`POST /api/pull`)."""
         return self._progress("/api/pull", model, insecure)
 
@@ -221,9 +225,11 @@ class OllamaClient:
         self, model: str, *, insecure: bool = False, on_progress: ProgressCallback | None = None
     ) -> ProgressResponse:
         """Pull from a registry and return the last progress line (normally `success`)."""
-        return await _last(self._progress("/api/pull", model, insecure), on_progress)
+        return await _last(self.pull_stream(model, insecure=insecure), on_progress)
 
-    def push_stream(self, model: str, *, insecure: bool = False) -> AsyncIterator[ProgressResponse]:
+    def push_stream(
+        self, model: str, *, insecure: bool = False
+    ) -> AsyncGenerator[ProgressResponse]:
         """Push to a registry; yields every progress line (`POST /api/push`)."""
         return self._progress("/api/push", model, insecure)
 
@@ -231,17 +237,14 @@ class OllamaClient:
         self, model: str, *, insecure: bool = False, on_progress: ProgressCallback | None = None
     ) -> ProgressResponse:
         """Push to a registry and return the last progress line (normally `success`)."""
-        return await _last(self._progress("/api/push", model, insecure), on_progress)
+        return await _last(self.push_stream(model, insecure=insecure), on_progress)
 
-    def create_stream(self, request: CreateRequest) -> AsyncIterator[ProgressResponse]:
+    def create_stream(self, request: CreateRequest) -> AsyncGenerator[ProgressResponse]:
         """Create a model from the JSON request of Ollama >= 0.5.5 (`POST /api/create`).
 
         A create from a model that is not local streams a whole pull, with its own `success`,
         before its own lines; only the end of the stream means the create is done.
         """
-        return self._create(request)
-
-    def _create(self, request: CreateRequest) -> AsyncGenerator[ProgressResponse]:
         _checked_name(request.model)
         base = _checked_name(request.from_) if request.from_ is not None else None
         body = {**request.body(), "stream": True}
@@ -253,7 +256,7 @@ class OllamaClient:
         self, request: CreateRequest, *, on_progress: ProgressCallback | None = None
     ) -> ProgressResponse:
         """Create a model and return the last progress line (normally `success`)."""
-        return await _last(self._create(request), on_progress)
+        return await _last(self.create_stream(request), on_progress)
 
     # --- inference --------------------------------------------------------------------------
 
@@ -273,7 +276,7 @@ class OllamaClient:
         think: ThinkLevel | None = None,
         context: Sequence[int] | None = None,
         truncate: bool | None = None,
-    ) -> AsyncIterator[GenerateResponse]:
+    ) -> AsyncGenerator[GenerateResponse]:
         """Complete `prompt`, yielding chunks; an empty prompt only loads the model."""
         name = _checked_name(model)
         body = _generate_body(
@@ -319,7 +322,7 @@ class OllamaClient:
         keep_alive: KeepAlive | None = None,
         think: ThinkLevel | None = None,
         truncate: bool | None = None,
-    ) -> AsyncIterator[ChatResponse]:
+    ) -> AsyncGenerator[ChatResponse]:
         """Answer the conversation, yielding chunks; no messages only loads the model."""
         name = _checked_name(model)
         body = _chat_body(name, messages, tools, format, options, keep_alive, think, truncate, True)
@@ -712,8 +715,8 @@ def _chat_body(
 ) -> dict[str, Any]:
     return _body(
         model=model,
-        messages=[_message(message) for message in messages],
-        tools=[_tool(tool) for tool in tools] if tools else None,
+        messages=[_as_dict(message) for message in messages],
+        tools=[_as_dict(tool) for tool in tools] if tools else None,
         format=_format(format),
         options=_mapping(options),
         keep_alive=_keep_alive(keep_alive),
@@ -723,16 +726,11 @@ def _chat_body(
     )
 
 
-def _message(message: Message | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(message, BaseModel):
-        return message.model_dump(mode="json", exclude_none=True)
-    return dict(message)
-
-
-def _tool(tool: ToolSpec | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(tool, BaseModel):
-        return tool.model_dump(mode="json", exclude_none=True)
-    return dict(tool)
+def _as_dict(value: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
+    """A message or tool as JSON: a pydantic model without its unset fields, a mapping as given."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    return dict(value)
 
 
 def normalize_digest(digest: str) -> str:
@@ -833,12 +831,6 @@ def _parse_version(text: str) -> tuple[int, int, int] | None:
     if found is None:
         return None
     return (int(found.group(1)), int(found.group(2)), int(found.group(3)))
-
-
-def _parse_version_strict(text: str) -> tuple[int, int, int]:
-    parsed = _parse_version(text)
-    assert parsed is not None
-    return parsed
 
 
 def _is_loopback(base_url: str) -> bool:
