@@ -20,8 +20,8 @@ the phase, so they only grow.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import aclosing, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,7 +40,7 @@ from tools.adapters import (
 from tools.blobs import BlobClient, DigestCache, FileIdentity, upload_file
 from tools.client import JSON_CREATE_VERSION
 from tools.create_plan import CreatePlan, expand_path, to_create_request
-from tools.errors import ModelNotFound, OllamaAPIError, OllamaError, UnsupportedServer
+from tools.errors import ModelNotFound, OllamaError, UnsupportedServer
 from tools.files import AllowedRoots, deny_all, open_regular
 from tools.modelfile import Modelfile, generate_modelfile, parse
 from tools.names import DEFAULT_HOST, DEFAULT_NAMESPACE, ModelName, parse_model_name
@@ -204,8 +204,8 @@ class PackagingClient(Protocol):
     ) -> ProgressResponse: ...
     def push_stream(
         self, model: str, *, insecure: bool = False
-    ) -> AsyncIterator[ProgressResponse]: ...
-    def create_stream(self, request: CreateRequest) -> AsyncIterator[ProgressResponse]: ...
+    ) -> AsyncGenerator[ProgressResponse]: ...
+    def create_stream(self, request: CreateRequest) -> AsyncGenerator[ProgressResponse]: ...
     async def upload_blob(
         self, path: Path, digest: str, *, on_progress: UploadProgressCallback | None = None
     ) -> bool: ...
@@ -370,14 +370,22 @@ def _summary(adapter: AdapterInfo) -> AdapterSummary:
 
 
 async def _push(client: PackagingClient, model: str, notify: _Notifier) -> PushOutcome:
-    statuses: list[str] = []
     await notify(PackagingPhase.PUSHING, f"pushing {model}")
-    async for line in _closing(client.push_stream(model)):
-        statuses.append(line.status)
-        await notify(
-            PackagingPhase.PUSHING, line.status, line.completed, line.total, digest=line.digest
-        )
+    statuses = await _follow(client.push_stream(model), PackagingPhase.PUSHING, notify)
     return PushOutcome(model=model, statuses=statuses)
+
+
+async def _follow(
+    stream: AsyncGenerator[ProgressResponse], phase: PackagingPhase, notify: _Notifier
+) -> list[str]:
+    """Relay every progress line to the end of the stream, closing it however the loop ends;
+    return the statuses seen."""
+    statuses: list[str] = []
+    async with aclosing(stream) as lines:
+        async for line in lines:
+            statuses.append(line.status)
+            await notify(phase, line.status, line.completed, line.total, digest=line.digest)
+    return statuses
 
 
 # --- create_model ---------------------------------------------------------------------------
@@ -653,33 +661,9 @@ async def stream_create(
     A create whose base is pulled first sends the pull's `success` before its own: only the end
     of the stream ends the create. A server older than 0.5.5 is `UnsupportedServer`."""
     notify = _Notifier(on_progress)
-    statuses: list[str] = []
     await notify(PackagingPhase.CREATING, f"creating {request.model}")
-    try:
-        async for line in _closing(client.create_stream(request)):
-            statuses.append(line.status)
-            await notify(
-                PackagingPhase.CREATING, line.status, line.completed, line.total, digest=line.digest
-            )
-    except UnsupportedServer:
-        raise
-    except OllamaAPIError as exc:
-        # A server from before 0.5.5 answers a JSON create with this (contract 5.3).
-        if exc.message.startswith("path or Modelfile are required"):
-            raise UnsupportedServer(None, JSON_CREATE_VERSION, JSON_CREATE_WHAT) from exc
-        raise
-    return statuses
-
-
-async def _closing(stream: AsyncIterator[ProgressResponse]) -> AsyncIterator[ProgressResponse]:
-    """Yield the stream's lines and close it however the loop ends, so the HTTP stream closes."""
-    try:
-        async for line in stream:
-            yield line
-    finally:
-        close = getattr(stream, "aclose", None)
-        if close is not None:
-            await close()
+    # The client answers a server older than 0.5.5 with `UnsupportedServer` (contract 5.3).
+    return await _follow(client.create_stream(request), PackagingPhase.CREATING, notify)
 
 
 async def installed_digest(client: PackagingClient, name: ModelName) -> tuple[str, str]:
