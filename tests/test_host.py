@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tools.client import OllamaClient
-from tools.host import resolve_base_url
+from tools.host import is_loopback, resolve_base_url
 
 # Rows of contract 8.1 where this client agrees with ollama-python.
 CONTRACT_ROWS = [
@@ -105,3 +105,20 @@ async def test_client_uses_the_resolved_url(monkeypatch: pytest.MonkeyPatch) -> 
         assert client.base_url == "http://127.0.0.1:4321"
     with pytest.raises(ValueError, match="'x:y'"):
         OllamaClient("x:y")
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:11434", True),
+        ("http://127.9.9.9:11434", True),
+        ("http://[::1]:11434", True),
+        ("http://localhost:11434", True),
+        ("http://ollama.localhost:11434", True),
+        ("http://192.168.1.100:11434", False),
+        ("http://gpu-box:11434", False),
+        ("https://example.com:443", False),
+    ],
+)
+def test_is_loopback(url: str, loopback: bool) -> None:
+    assert is_loopback(url) is loopback

@@ -19,14 +19,13 @@ Order of answers:
 from __future__ import annotations
 
 import logging
-from ipaddress import ip_address
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from tools.cache import Cached, CacheEntry, CacheKey, MetadataCache
 from tools.client import OllamaClient
 from tools.errors import InvalidModelName, ModelNotFound, OllamaUnavailable
+from tools.host import is_loopback
 from tools.names import ModelName, parse_model_name
 from tools.store import ModelStore
 from tools.types import ListResponse, ModelSummary, ShowResponse
@@ -205,12 +204,7 @@ class ModelCatalog:
 
 
 def _local_store(base_url: str) -> ModelStore | None:
-    host = urlsplit(base_url).hostname or ""
-    try:
-        local = host == "localhost" or ip_address(host).is_loopback
-    except ValueError:
-        local = False
-    return ModelStore() if local else None
+    return ModelStore() if is_loopback(base_url) else None
 
 
 def _model_key(name: ModelName) -> str:

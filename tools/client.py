@@ -33,10 +33,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from contextlib import aclosing
 from dataclasses import dataclass
 from importlib import metadata
-from ipaddress import ip_address
 from pathlib import Path
 from typing import IO, Any, Literal, TypeVar
-from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
@@ -55,7 +53,7 @@ from tools.errors import (
     UnsupportedServer,
 )
 from tools.files import NotARegularFile, file_kind, open_regular
-from tools.host import resolve_base_url
+from tools.host import is_loopback, resolve_base_url
 from tools.names import parse_model_name
 from tools.types import (
     ChatResponse,
@@ -150,7 +148,7 @@ class OllamaClient:
             timeout=self._long,
             follow_redirects=True,
             # Like Go's http.ProxyFromEnvironment, never send loopback traffic through a proxy.
-            trust_env=not _is_loopback(self.base_url),
+            trust_env=not is_loopback(self.base_url),
             transport=transport,
         )
 
@@ -831,16 +829,6 @@ def _parse_version(text: str) -> tuple[int, int, int] | None:
     if found is None:
         return None
     return (int(found.group(1)), int(found.group(2)), int(found.group(3)))
-
-
-def _is_loopback(base_url: str) -> bool:
-    host = urlsplit(base_url).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _headers(given: Mapping[str, str] | None) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from urllib.parse import urlsplit
 
 HOST_ENV = "OLLAMA_HOST"
 DEFAULT_HOST = "127.0.0.1"
@@ -97,3 +98,14 @@ def _port(text: str | None, default_port: int) -> int:
 
 def _bracketed(hostname: str) -> str:
     return f"[{hostname}]" if ":" in hostname else hostname
+
+
+def is_loopback(base_url: str) -> bool:
+    """Whether the URL's host is loopback: `localhost`, `*.localhost`, 127.0.0.0/8 or ::1."""
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
