@@ -56,6 +56,15 @@ def _options(view: ModelView, request_options: dict[str, Any] | None) -> dict[st
     return merged
 
 
+def _resolved_think(think: Any, caps: list[str], raw_model: str) -> Any:
+    """Thinking models think unless told not to; asking any other model to think is a 400."""
+    if "thinking" in caps:
+        return True if think is None else think
+    if think is not None and _think_on(think):
+        raise HTTPError(400, f"{gojson.go_quote(raw_model)} does not support thinking")
+    return think
+
+
 def _think_on(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value != "")
 
@@ -107,12 +116,7 @@ async def generate(ctx: Ctx) -> None:
     if raw and (req.get("template") or req.get("system") or req.get("context")):
         raise HTTPError(400, "raw mode does not support template, system, or context")
     caps = view.capabilities()
-    think = req.get("think")
-    if "thinking" in caps:
-        if think is None:
-            think = True
-    elif think is not None and _think_on(think):
-        raise HTTPError(400, f"{gojson.go_quote(raw_model)} does not support thinking")
+    think = _resolved_think(req.get("think"), caps, raw_model)
     if "completion" not in caps:
         raise HTTPError(400, f"{gojson.go_quote(raw_model)} does not support generate")
     if req.get("suffix") and "insert" not in caps:
@@ -203,12 +207,7 @@ async def chat(ctx: Ctx) -> None:
         ctx.double.runtime.unload(view)
         await ctx.json(200, _chat_done(raw_model, "unload"))
         return
-    think = req.get("think")
-    if "thinking" in caps:
-        if think is None:
-            think = True
-    elif think is not None and _think_on(think):
-        raise HTTPError(400, f"{gojson.go_quote(raw_model)} does not support thinking")
+    think = _resolved_think(req.get("think"), caps, raw_model)
     # CheckCapabilities: a missing completion wins; otherwise "<full name> does not support tools".
     if "completion" not in caps:
         raise HTTPError(400, f"{gojson.go_quote(raw_model)} does not support chat")
