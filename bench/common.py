@@ -122,7 +122,7 @@ def median(values: list[float]) -> float:
 
 
 def file_digest(path: Path) -> str:
-    """The standard library's answer, the reference for `tools.blobs.sha256_file`."""
+    """The standard library's answer, the reference for `tools.packaging.blobs.sha256_file`."""
     with path.open("rb") as stream:
         return f"sha256:{hashlib.file_digest(stream, 'sha256').hexdigest()}"
 

@@ -1,7 +1,7 @@
 """Hashing: how fast `sha256_file` is, and whether the event loop stays responsive meanwhile.
 
-* Speed: `tools.blobs.sha256_file` (8 MiB chunks, each read and hash step in a worker thread)
-  against `hashlib.file_digest` (one blocking call) on the same file, in the page cache.
+* Speed: `tools.packaging.blobs.sha256_file` (8 MiB chunks, each read and hash step in a worker
+  thread) against `hashlib.file_digest` (one blocking call) on the same file, in the page cache.
 * Responsiveness: a task that sleeps 1 ms in a loop records the gap between its wake-ups, idle
   and while `sha256_file` runs; the figures are the max and median gaps during hashing over the
   idle ones. For scale, the details also give the max gap when the file is hashed on the loop
@@ -18,7 +18,7 @@ import anyio
 import anyio.lowlevel
 
 from bench.common import Figure, MiB, Workspace, file_digest, median, timed
-from tools.blobs import sha256_file
+from tools.packaging.blobs import sha256_file
 
 TICK = 0.001  # seconds the ticker sleeps between wake-ups
 MIN_IDLE = 0.1  # seconds of idle ticking at least, for a small file

@@ -15,10 +15,10 @@ import anyio
 
 from bench.common import Figure, Workspace
 from tests.ollama_double import OllamaDouble, running_double
-from tools.cache import MetadataCache
-from tools.catalog import ModelCatalog
-from tools.client import OllamaClient
-from tools.store import ModelStore
+from tools.api.client import OllamaClient
+from tools.catalog.cache import MetadataCache
+from tools.catalog.model_catalog import ModelCatalog
+from tools.catalog.store import ModelStore
 
 MODEL = "llama3.2:latest"
 

@@ -1,7 +1,7 @@
 """The digest cache: packaging the same big GGUF adapter a second time.
 
-`tools.packaging.package_adapter` runs twice against the Ollama double over loopback, with the
-digest cache in the run's folder. The second run uses a new `DigestCache` object on the same
+`tools.packaging.create.package_adapter` runs twice against the Ollama double over loopback, with
+the digest cache in the run's folder. The second run uses a new `DigestCache` object on the same
 folder, as after a restart of the server, so it also shows the cache survives on disk. A healthy
 second run hashes nothing and uploads nothing (the double's request log confirms it), and takes
 a small fraction of the first.
@@ -16,10 +16,10 @@ import anyio
 
 from bench.common import Figure, Workspace
 from tests.ollama_double import OllamaDouble, running_double
-from tools.blobs import DigestCache
-from tools.client import OllamaClient
-from tools.files import AllowedRoots
-from tools.packaging import PackageReport, package_adapter
+from tools.api.client import OllamaClient
+from tools.local.path_gate import AllowedRoots
+from tools.packaging.blobs import DigestCache
+from tools.packaging.create import PackageReport, package_adapter
 
 BASE_MODEL = "llama3.2:latest"  # seeded in the double; llama architecture, 3072 wide
 MODEL_NAME = "bench-adapter"

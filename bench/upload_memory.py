@@ -20,7 +20,7 @@ from pathlib import Path
 import anyio
 
 from bench.common import Figure, MiB, Workspace
-from tools.client import UPLOAD_CHUNK_SIZE, OllamaClient
+from tools.api.client import UPLOAD_CHUNK_SIZE, OllamaClient
 
 START_TIMEOUT = 30.0
 

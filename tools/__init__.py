@@ -1,1 +1,129 @@
-"""The Ollama connector: plain async Python that talks to Ollama. It never imports `mcp`."""
+"""The Ollama connector: plain async Python that talks to Ollama. It never imports `mcp`.
+
+Folders by job, each owning one part of the connector (its docstring says what):
+
+    api/         the one `OllamaClient`: Ollama's HTTP API, its answers as models, hosts, names
+    modelfile/   Modelfiles as `ollama create` reads them, and the JSON create request they become
+    local/       the gate for local paths, GGUF and safetensors headers, LoRA adapter checks
+    packaging/   hashing, the digest cache, blob uploads, `create_model` and `package_adapter`
+    catalog/     installed models and their metadata: the cache, its sqlite store, offline reader
+    shared/      what the catalog and packaging both stand on: the cache folder, single flight
+    errors.py    the one error tree: every exception the connector raises
+    connector.py the seed's `OllamaConnector`, on top of the same functions the MCP server calls
+
+The public names are re-exported here: `from tools import OllamaConnector, OllamaClient, ...`.
+"""
+
+from tools.api.client import OllamaClient
+from tools.api.host import resolve_base_url
+from tools.api.names import ModelName, is_valid_model_name, parse_model_name, same_model
+from tools.api.types import (
+    ChatResponse,
+    CreateRequest,
+    EmbedResponse,
+    GenerateResponse,
+    ListResponse,
+    Message,
+    ModelDetails,
+    ModelSummary,
+    ProcessResponse,
+    ProgressCallback,
+    ProgressResponse,
+    RunningModel,
+    ShowResponse,
+    ToolFunction,
+    ToolSpec,
+    UploadProgressCallback,
+    VersionResponse,
+)
+from tools.catalog.cache import Cached, MetadataCache
+from tools.catalog.model_catalog import ModelCatalog
+from tools.catalog.store import ModelStore
+from tools.connector import ModelInfo, ModelMetadata, ModelRef, OllamaConnector
+from tools.errors import (
+    InvalidModelName,
+    ModelNotFound,
+    OllamaAPIError,
+    OllamaError,
+    OllamaTimeout,
+    OllamaUnavailable,
+    ProtocolError,
+    ServerBusy,
+    StreamError,
+    StreamInterrupted,
+    UnsupportedServer,
+)
+from tools.local.adapters import AdapterInfo, AdapterLayout, inspect_adapter
+from tools.local.path_gate import AllowedRoots, deny_all
+from tools.modelfile.create_plan import CreatePlan, to_create_request
+from tools.modelfile.document import Modelfile, generate_modelfile
+from tools.packaging.blobs import DigestCache
+from tools.packaging.create import (
+    CreateResult,
+    PackageReport,
+    PackagingProgress,
+    PackagingProgressCallback,
+    create_model,
+    package_adapter,
+)
+
+__all__ = [
+    "AdapterInfo",
+    "AdapterLayout",
+    "AllowedRoots",
+    "Cached",
+    "ChatResponse",
+    "CreatePlan",
+    "CreateRequest",
+    "CreateResult",
+    "DigestCache",
+    "EmbedResponse",
+    "GenerateResponse",
+    "InvalidModelName",
+    "ListResponse",
+    "Message",
+    "MetadataCache",
+    "ModelCatalog",
+    "ModelDetails",
+    "ModelInfo",
+    "ModelMetadata",
+    "ModelName",
+    "ModelNotFound",
+    "ModelRef",
+    "ModelStore",
+    "ModelSummary",
+    "Modelfile",
+    "OllamaAPIError",
+    "OllamaClient",
+    "OllamaConnector",
+    "OllamaError",
+    "OllamaTimeout",
+    "OllamaUnavailable",
+    "PackageReport",
+    "PackagingProgress",
+    "PackagingProgressCallback",
+    "ProcessResponse",
+    "ProgressCallback",
+    "ProgressResponse",
+    "ProtocolError",
+    "RunningModel",
+    "ServerBusy",
+    "ShowResponse",
+    "StreamError",
+    "StreamInterrupted",
+    "ToolFunction",
+    "ToolSpec",
+    "UnsupportedServer",
+    "UploadProgressCallback",
+    "VersionResponse",
+    "create_model",
+    "deny_all",
+    "generate_modelfile",
+    "inspect_adapter",
+    "is_valid_model_name",
+    "package_adapter",
+    "parse_model_name",
+    "resolve_base_url",
+    "same_model",
+    "to_create_request",
+]

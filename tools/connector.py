@@ -17,27 +17,27 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.cache import Cached, MetadataCache, Source
-from tools.catalog import ModelCatalog
-from tools.client import OllamaClient
+from tools.api.client import OllamaClient
+from tools.api.names import same_model
+from tools.api.types import (
+    ChatResponse,
+    EmbedResponse,
+    ModelSummary,
+    ProgressCallback,
+    ProgressResponse,
+)
+from tools.catalog.cache import Cached, MetadataCache, Source
+from tools.catalog.model_catalog import ModelCatalog
 from tools.errors import ModelNotFound, OllamaError
-from tools.files import AllowedRoots
-from tools.modelfile import generate_modelfile
-from tools.names import same_model
-from tools.packaging import (
+from tools.local.path_gate import AllowedRoots
+from tools.modelfile.document import generate_modelfile
+from tools.packaging.create import (
     CreateResult,
     PackageReport,
     PackagingProgress,
     PackagingProgressCallback,
     create_model,
     package_adapter,
-)
-from tools.types import (
-    ChatResponse,
-    EmbedResponse,
-    ModelSummary,
-    ProgressCallback,
-    ProgressResponse,
 )
 
 logger = logging.getLogger(__name__)

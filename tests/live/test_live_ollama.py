@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tools.cache import MetadataCache
-from tools.catalog import ModelCatalog
-from tools.client import OllamaClient
+from tools.api.client import OllamaClient
+from tools.catalog.cache import MetadataCache
+from tools.catalog.model_catalog import ModelCatalog
+from tools.catalog.store import ModelStore
 from tools.errors import ModelNotFound
-from tools.files import AllowedRoots
-from tools.packaging import create_model
-from tools.store import ModelStore
+from tools.local.path_gate import AllowedRoots
+from tools.packaging.create import create_model
 
 LIVE_HOST = os.environ.get("OLLAMA_LIVE_HOST", "")
 THROWAWAY = "ollama-connector-mcp-live-check"

@@ -1,0 +1,4 @@
+"""Local files an assistant names: the gate every path passes before it is opened (`path_gate`:
+allowed roots, regular files only), the header readers that check a file without loading tensors
+(`gguf_reader`, `safetensors_reader`), and the LoRA adapter checks built on them (`adapters`).
+"""

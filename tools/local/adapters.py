@@ -1,0 +1,513 @@
+"""Recognise and check a LoRA adapter before anything is uploaded; tensors are never loaded.
+
+Accepted layouts (contract 13.1, 13.3, 13.4):
+* a PEFT directory: `adapter_config.json` + `adapter_model.safetensors`
+  (MLX-LM writes `adapters.safetensors`);
+* one `.safetensors` file with `adapter_config.json` beside it;
+* one GGUF LoRA file (`general.type` = adapter, `adapter.type` = lora).
+
+Safetensors adapters are converted by Ollama, and only onto a base whose GGUF architecture is
+`llama` or `gemma2`; a GGUF adapter must name its base's architecture. `check_base` tests both.
+
+Errors follow the seed's contract: a missing path is `FileNotFoundError`; an invalid adapter is
+`InvalidAdapter` (a `ValueError`) naming the file and the problem; a base that cannot take the
+adapter is `AdapterBaseMismatch` (also a `ValueError`). Every path goes through the caller's
+`AllowedRoots`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from tools.local.gguf_reader import GGUF_MAGIC, GGUFFormatError, read_gguf_header
+from tools.local.path_gate import AllowedRoots, open_regular
+from tools.local.safetensors_reader import (
+    SafetensorsFormatError,
+    SafetensorsHeader,
+    read_safetensors_header,
+)
+
+CONFIG_NAME = "adapter_config.json"
+PEFT_WEIGHTS_NAME = "adapter_model.safetensors"
+MLX_WEIGHTS_NAME = "adapters.safetensors"
+PICKLE_WEIGHTS_NAME = "adapter_model.bin"
+MAX_CONFIG_BYTES = 4 << 20
+
+SAFETENSORS_BASE_ARCHITECTURES = frozenset({"llama", "gemma2"})
+"""Base GGUF architectures Ollama converts safetensors adapters for (convert.ConvertAdapter)."""
+
+CONVERTIBLE_DTYPES = frozenset({"F32", "F16", "BF16", "F8_E4M3"})
+"""Tensor dtypes Ollama's safetensors reader takes; any other fails with `unknown data type`."""
+
+# Fields Ollama's converter decodes into Go uint32: a float literal such as 16.0 fails there.
+_UINT32_FIELDS = ("lora_alpha", "lora_layers", "num_attention_heads", "num_key_value_heads")
+_UINT32_MAX = 2**32 - 1
+_GGUF_WANTED = ("general.architecture", "general.type", "adapter.type", "adapter.lora.alpha")
+_LORA_A = re.compile(r"lora_(A|a)\b")
+_LORA_B = re.compile(r"lora_(B|b)\b")
+# Projections whose LoRA A matrix has the model's hidden size as its input dimension.
+_HIDDEN_INPUT_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj")
+
+LAYOUT_HINT = (
+    "expected a PEFT adapter directory (adapter_config.json + adapter_model.safetensors), "
+    "a .safetensors file with adapter_config.json beside it, or a GGUF LoRA file"
+)
+
+
+class InvalidAdapter(ValueError):
+    """The adapter cannot be packaged; the message names the file and the problem."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class AdapterBaseMismatch(ValueError):
+    """The base model's architecture cannot take this adapter."""
+
+
+class AdapterLayout(StrEnum):
+    PEFT_DIRECTORY = "peft_directory"
+    SAFETENSORS_FILE = "safetensors_file"
+    GGUF_FILE = "gguf_file"
+
+
+class AdapterFile(BaseModel):
+    """One file of the adapter, under the name it takes in the create request's `adapters`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    path: Path  # the real path, as the gate returned it
+    size: int
+
+
+class AdapterInfo(BaseModel):
+    """What the headers and `adapter_config.json` say about an adapter."""
+
+    model_config = ConfigDict(frozen=True)
+
+    layout: AdapterLayout
+    path: Path
+    files: tuple[AdapterFile, ...]
+    architecture: str | None = None  # GGUF `general.architecture`
+    rank: int | None = None
+    alpha: float | None = None
+    target_modules: list[str] | str | None = None
+    base_model_name_or_path: str | None = None
+    lora_pairs: int = 0  # lora_A/lora_B pairs (safetensors) or LoRA tensors (GGUF)
+    hidden_size: int | None = None  # input size of the attention/MLP projections, when seen
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def needs_conversion(self) -> bool:
+        """Ollama converts safetensors adapters to GGUF, which limits the base architecture."""
+        return self.layout is not AdapterLayout.GGUF_FILE
+
+    @property
+    def total_size(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+def inspect_adapter(path: str | os.PathLike[str], *, allowed: AllowedRoots) -> AdapterInfo:
+    """Recognise the adapter at `path` and check it from headers alone. Blocking I/O."""
+    real, st = allowed.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        return _inspect_directory(path, real, allowed)
+    file_real = allowed.regular_file(path)
+    if _starts_with_gguf_magic(file_real):
+        return _inspect_gguf(path, file_real)
+    given = allowed.absolute(path)
+    if file_real.name.endswith(".safetensors") or given.name.endswith(".safetensors"):
+        config = given.parent / CONFIG_NAME
+        return _inspect_safetensors(path, given, config, AdapterLayout.SAFETENSORS_FILE, allowed)
+    if file_real.name.endswith(".bin"):
+        raise InvalidAdapter(path, _pickle_problem())
+    raise InvalidAdapter(path, f"not an adapter Ollama can take; {LAYOUT_HINT}")
+
+
+def _pickle_problem() -> str:
+    return (
+        "PyTorch .bin (pickle) weights are not accepted by Ollama; save the adapter as safetensors "
+        "(PEFT: model.save_pretrained(dir, safe_serialization=True))"
+    )
+
+
+def _starts_with_gguf_magic(real: Path) -> bool:
+    with open_regular(real) as stream:
+        return stream.read(4) == GGUF_MAGIC
+
+
+def _inspect_directory(
+    given: str | os.PathLike[str], real: Path, allowed: AllowedRoots
+) -> AdapterInfo:
+    config = real / CONFIG_NAME
+    if not config.exists():
+        raise InvalidAdapter(
+            given,
+            f"the directory has no {CONFIG_NAME}; a PEFT LoRA adapter directory holds "
+            f"{CONFIG_NAME} and {PEFT_WEIGHTS_NAME} (written by PEFT's save_pretrained)",
+        )
+    for name in (PEFT_WEIGHTS_NAME, MLX_WEIGHTS_NAME):
+        weights = real / name
+        if weights.exists():
+            return _inspect_safetensors(
+                given, weights, config, AdapterLayout.PEFT_DIRECTORY, allowed
+            )
+    if (real / PICKLE_WEIGHTS_NAME).exists():
+        raise InvalidAdapter(given, f"{PICKLE_WEIGHTS_NAME}: " + _pickle_problem())
+    raise InvalidAdapter(
+        given,
+        f"the directory has {CONFIG_NAME} but no {PEFT_WEIGHTS_NAME} (or MLX {MLX_WEIGHTS_NAME})",
+    )
+
+
+def _inspect_safetensors(
+    given: str | os.PathLike[str],
+    weights: Path,
+    config: Path,
+    layout: AdapterLayout,
+    allowed: AllowedRoots,
+) -> AdapterInfo:
+    weights_real = allowed.regular_file(weights)
+    try:
+        config_real = allowed.regular_file(config)
+    except FileNotFoundError:
+        raise InvalidAdapter(
+            given,
+            f"no {CONFIG_NAME} beside {weights.name}; Ollama needs the adapter's {CONFIG_NAME} "
+            "(it reads lora_alpha from it) next to the weights",
+        ) from None
+    settings = _read_config(config_real)
+    warnings = list(settings.warnings)
+    try:
+        header = read_safetensors_header(weights_real)
+    except SafetensorsFormatError as exc:
+        raise InvalidAdapter(given, str(exc)) from None
+    pairs, hidden, tensor_warnings = _check_lora_tensors(given, weights.name, header)
+    warnings += tensor_warnings
+    # The key must end in .safetensors for Ollama to convert it; a hub cache's blob name would not.
+    key = weights.name if weights.name.endswith(".safetensors") else weights_real.name
+    return AdapterInfo(
+        layout=layout,
+        path=allowed.resolve(given),
+        files=(
+            AdapterFile(key=CONFIG_NAME, path=config_real, size=config_real.stat().st_size),
+            AdapterFile(key=key, path=weights_real, size=weights_real.stat().st_size),
+        ),
+        rank=settings.rank,
+        alpha=settings.alpha,
+        target_modules=settings.target_modules,
+        base_model_name_or_path=settings.base_model,
+        lora_pairs=pairs,
+        hidden_size=hidden,
+        warnings=tuple(warnings),
+    )
+
+
+class _ConfigSummary(BaseModel):
+    rank: int | None = None
+    alpha: float | None = None
+    target_modules: list[str] | str | None = None
+    base_model: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def _read_config(real: Path) -> _ConfigSummary:
+    with open_regular(real) as stream:
+        raw = stream.read(MAX_CONFIG_BYTES + 1)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise InvalidAdapter(
+            real, f"too large for an {CONFIG_NAME} (over {MAX_CONFIG_BYTES} bytes)"
+        )
+    try:
+        config = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidAdapter(real, f"not valid JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise InvalidAdapter(real, "not a JSON object")
+    return parse_adapter_config(real, config)
+
+
+def parse_adapter_config(path: str | os.PathLike[str], config: dict[str, Any]) -> _ConfigSummary:
+    """Check the fields Ollama reads (and the ones that show what the adapter is)."""
+    warnings: list[str] = []
+    mlx = config.get("lora_parameters")
+    peft_type = config.get("peft_type")
+    if peft_type is not None:
+        if not isinstance(peft_type, str) or peft_type.upper() != "LORA":
+            raise InvalidAdapter(
+                path, f"peft_type is {peft_type!r}, not 'LORA'; Ollama only takes LoRA adapters"
+            )
+    elif isinstance(mlx, dict):
+        kind = config.get("fine_tune_type", "lora")
+        if kind != "lora":
+            raise InvalidAdapter(
+                path, f"fine_tune_type is {kind!r}, not 'lora'; Ollama only takes LoRA adapters"
+            )
+    else:
+        raise InvalidAdapter(
+            path,
+            'does not say it is a LoRA adapter: no "peft_type" (PEFT writes "peft_type": "LORA")',
+        )
+
+    for name in _UINT32_FIELDS:
+        _require_uint32(path, name, config.get(name))
+    mlx_alpha: float | None = None
+    mlx_rank: int | None = None
+    if isinstance(mlx, dict):
+        _require_uint32(path, "lora_parameters.rank", mlx.get("rank"))
+        mlx_rank = mlx.get("rank")
+        for name in ("alpha", "scale"):
+            value = mlx.get(name)
+            if value is not None and not _is_number(value):
+                raise InvalidAdapter(
+                    path, f"lora_parameters.{name} must be a number, not {value!r}"
+                )
+        if mlx.get("alpha"):
+            mlx_alpha = float(mlx["alpha"])
+        elif mlx.get("scale") not in (None, 0):
+            warnings.append(
+                "adapter_config.json gives an MLX lora_parameters.scale but no alpha; Ollama "
+                "ignores scale, so the adapter will be applied at scale 1"
+            )
+    elif mlx is not None:
+        raise InvalidAdapter(path, "lora_parameters must be an object")
+
+    # Ollama prefers a non-zero MLX alpha, else lora_alpha (convert.AdapterParameters.KV).
+    alpha = mlx_alpha if mlx_alpha else _as_float(config.get("lora_alpha"))
+    if not alpha:
+        warnings.append(
+            "adapter_config.json has no lora_alpha; Ollama will store alpha 0, which llama.cpp "
+            "treats as a LoRA scale of 1"
+        )
+
+    rank = config.get("r", mlx_rank)
+    if rank is not None and (not _is_int(rank) or rank <= 0):
+        raise InvalidAdapter(path, f"r (the LoRA rank) must be a positive integer, not {rank!r}")
+    if config.get("use_dora"):
+        warnings.append(
+            "this is a DoRA adapter (use_dora); Ollama converts only the lora_A/lora_B weights and "
+            "keeps the magnitude vectors under their own names, so results may differ"
+        )
+    targets = config.get("target_modules")
+    if not (isinstance(targets, str) or _is_str_list(targets)):
+        targets = None
+    base = config.get("base_model_name_or_path")
+    return _ConfigSummary(
+        rank=rank,
+        alpha=alpha or None,
+        target_modules=targets,
+        base_model=base if isinstance(base, str) and base else None,
+        warnings=tuple(warnings),
+    )
+
+
+def _require_uint32(path: str | os.PathLike[str], name: str, value: Any) -> None:
+    if value is None or (_is_int(value) and 0 <= value <= _UINT32_MAX):
+        return
+    if isinstance(value, float) and value.is_integer() and 0 <= value <= _UINT32_MAX:
+        raise InvalidAdapter(
+            path,
+            f"{name} is {value!r}, written with a decimal point; Ollama reads {name} as an "
+            f"unsigned integer and rejects it (json: cannot unmarshal number {value!r} into "
+            f"uint32); write {int(value)} instead",
+        )
+    raise InvalidAdapter(
+        path, f"{name} must be a whole number from 0 to {_UINT32_MAX}, not {value!r}"
+    )
+
+
+def _check_lora_tensors(
+    given: str | os.PathLike[str], file_name: str, header: SafetensorsHeader
+) -> tuple[int, int | None, list[str]]:
+    names = list(header.tensors)
+    if not names:
+        raise InvalidAdapter(given, f"{file_name} holds no tensors")
+    a_names = [n for n in names if _LORA_A.search(n)]
+    b_names = {n for n in names if _LORA_B.search(n)}
+    if not a_names or not b_names:
+        raise InvalidAdapter(
+            given,
+            f"{file_name} holds no LoRA weights: no tensor name contains lora_A and lora_B "
+            f"(first tensor: {names[0]!r}); is it a full model rather than an adapter?",
+        )
+    unpaired = [
+        n for n in a_names if _LORA_A.sub(lambda m: "lora_" + chr(ord(m[1]) + 1), n) not in b_names
+    ]
+    if unpaired or len(a_names) != len(b_names):
+        example = unpaired[0] if unpaired else sorted(b_names)[0]
+        raise InvalidAdapter(
+            given, f"{file_name}: LoRA weights are not in lora_A/lora_B pairs (e.g. {example!r})"
+        )
+    bad = [t for t in header.tensors.values() if t.dtype not in CONVERTIBLE_DTYPES]
+    if bad:
+        raise InvalidAdapter(
+            given,
+            f"{file_name}: tensor {bad[0].name!r} has dtype {bad[0].dtype}; Ollama converts only "
+            "F32, F16 and BF16 adapter tensors",
+        )
+    warnings: list[str] = []
+    others = [n for n in names if n not in b_names and not _LORA_A.search(n)]
+    if others:
+        warnings.append(
+            f"{len(others)} tensor(s) are not LoRA weights (e.g. {others[0]!r}); Ollama keeps them "
+            "unconverted and the runner may ignore them"
+        )
+    return len(a_names), _hidden_size(header, a_names), warnings
+
+
+def _hidden_size(header: SafetensorsHeader, a_names: list[str]) -> int | None:
+    for name in a_names:
+        if any(f".{proj}." in name for proj in _HIDDEN_INPUT_PROJECTIONS):
+            shape = header.tensors[name].shape
+            if len(shape) == 2:
+                return max(shape)  # PEFT stores [r, in], MLX [in, r]; r is the smaller
+    return None
+
+
+def _inspect_gguf(given: str | os.PathLike[str], real: Path) -> AdapterInfo:
+    try:
+        header = read_gguf_header(real, wanted=_GGUF_WANTED)
+    except GGUFFormatError as exc:
+        raise InvalidAdapter(given, str(exc.problem)) from None
+    kind = header.string("general.type")
+    if kind != "adapter":
+        what = f"general.type is {kind!r}" if kind is not None else "it has no general.type"
+        noun = "model" if kind in (None, "model") else kind
+        raise InvalidAdapter(given, f"this GGUF is a {noun}, not an adapter ({what})")
+    adapter_type = header.string("adapter.type")
+    if adapter_type != "lora":
+        raise InvalidAdapter(
+            given, f"this GGUF adapter is not a LoRA (adapter.type is {adapter_type!r})"
+        )
+    architecture = header.string("general.architecture")
+    if not architecture:
+        raise InvalidAdapter(given, "this GGUF adapter names no general.architecture")
+    if header.tensor_count == 0:
+        raise InvalidAdapter(given, "this GGUF adapter holds no tensors")
+    # A key ending in .safetensors would send the GGUF to Ollama's converter; end it in .gguf.
+    name = Path(given).name
+    key = (
+        name
+        if name.endswith(".gguf")
+        else real.name
+        if real.name.endswith(".gguf")
+        else f"{name}.gguf"
+    )
+    return AdapterInfo(
+        layout=AdapterLayout.GGUF_FILE,
+        path=real,
+        files=(AdapterFile(key=key, path=real, size=real.stat().st_size),),
+        architecture=architecture,
+        alpha=header.number("adapter.lora.alpha"),
+        lora_pairs=header.tensor_count,
+    )
+
+
+# --- does the base model fit? ---------------------------------------------------------------
+
+
+class BaseModelFacts(BaseModel):
+    """What `/api/show` says about the base, reduced to what the checks need."""
+
+    name: str
+    architecture: str | None = None  # model_info general.architecture, else details.family
+    embedding_length: int | None = None
+    capabilities: tuple[str, ...] = ()
+
+
+def check_base(adapter: AdapterInfo, base: BaseModelFacts) -> list[str]:
+    """Raise `AdapterBaseMismatch` if the base cannot take the adapter; return softer warnings.
+
+    Hard failures: a safetensors adapter on a base Ollama cannot convert for; a GGUF adapter whose
+    architecture differs from the base's; a projection size that differs from the base's hidden
+    size. `base_model_name_or_path` is only compared loosely (a hub id and an Ollama tag rarely
+    match exactly), so a disagreement there is a warning.
+    """
+    arch = base.architecture
+    if base.capabilities and "completion" not in base.capabilities:
+        raise AdapterBaseMismatch(
+            f"base model {base.name!r} cannot generate text (capabilities: "
+            f"{', '.join(base.capabilities)}); a LoRA adapter needs a completion model"
+        )
+    if adapter.needs_conversion and arch not in SAFETENSORS_BASE_ARCHITECTURES:
+        raise AdapterBaseMismatch(
+            f"base model {base.name!r} has architecture {arch!r}; Ollama converts safetensors "
+            "LoRA adapters only onto 'llama' or 'gemma2' bases; pick such a base, or convert the "
+            "adapter to GGUF first (llama.cpp convert_lora_to_gguf.py)"
+        )
+    if adapter.architecture is not None and arch is not None and adapter.architecture != arch:
+        raise AdapterBaseMismatch(
+            f"the GGUF adapter was made for architecture {adapter.architecture!r} but base model "
+            f"{base.name!r} is {arch!r}"
+        )
+    if (
+        adapter.hidden_size
+        and base.embedding_length
+        and adapter.hidden_size != base.embedding_length
+    ):
+        raise AdapterBaseMismatch(
+            f"the adapter's projections take inputs of size {adapter.hidden_size} but base model "
+            f"{base.name!r} has embedding length {base.embedding_length}; it was trained on a "
+            "model of another size"
+        )
+    warnings: list[str] = []
+    trained_on = adapter.base_model_name_or_path
+    expected = guess_architecture(trained_on) if trained_on else None
+    if trained_on and expected and arch and expected != arch:
+        warnings.append(
+            f"adapter_config.json says the adapter was trained on {trained_on!r} (a {expected} "
+            f"model) but base model {base.name!r} is {arch!r}"
+        )
+    return warnings
+
+
+# Ordered: the first marker found in a hub id names the GGUF architecture Ollama gives that family.
+_ARCH_MARKERS: tuple[tuple[str, str], ...] = (
+    ("gemma-2", "gemma2"),
+    ("gemma2", "gemma2"),
+    ("gemma-3", "gemma3"),
+    ("gemma3", "gemma3"),
+    ("gemma", "gemma"),
+    ("qwen3", "qwen3"),
+    ("qwen2", "qwen2"),
+    ("phi-3", "phi3"),
+    ("phi3", "phi3"),
+    ("mistral", "llama"),
+    ("llama", "llama"),
+)
+
+
+def guess_architecture(model_id: str) -> str | None:
+    """A loose guess at a hub id's GGUF architecture, e.g. 'meta-llama/Llama-3.2-1B' → 'llama'."""
+    text = model_id.lower()
+    for marker, arch in _ARCH_MARKERS:
+        if marker in text:
+            return arch
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_float(value: Any) -> float | None:
+    return float(value) if _is_number(value) else None
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
