@@ -28,7 +28,11 @@ from tools.api.types import (
 )
 from tools.catalog.cache import Cached, MetadataCache, Source
 from tools.catalog.model_catalog import ModelCatalog
-from tools.errors import ModelNotFound, OllamaError
+from tools.errors import (
+    InvalidArgument,
+    ModelNotFound,
+    OllamaError,
+)
 from tools.local.path_gate import AllowedRoots
 from tools.modelfile.document import generate_modelfile
 from tools.packaging.create import (
@@ -298,12 +302,12 @@ class OllamaConnector:
         """`upload_artifact` with the full report (digest, bytes sent and skipped, push)."""
         name, base_model = metadata.get("name"), metadata.get("base_model")
         if not isinstance(name, str) or not name:
-            raise ValueError("invalid metadata: 'name' (the model to create) is required")
+            raise InvalidArgument("invalid metadata: 'name' (the model to create) is required")
         if not isinstance(base_model, str) or not base_model:
-            raise ValueError("invalid metadata: 'base_model' (e.g. 'llama3.2') is required")
+            raise InvalidArgument("invalid metadata: 'base_model' (e.g. 'llama3.2') is required")
         unknown = set(metadata) - {"name", "base_model", *_ARTIFACT_KEYS}
         if unknown:
-            raise ValueError(
+            raise InvalidArgument(
                 f"invalid metadata: unknown keys {sorted(unknown)}; "
                 f"known keys are name, base_model, {', '.join(_ARTIFACT_KEYS)}"
             )

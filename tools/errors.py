@@ -1,29 +1,80 @@
-"""Every failure the connector raises, as one hierarchy.
+"""Every failure the connector raises, as one tree. Catch a branch to catch what it means.
 
     OllamaError
-    ├── OllamaUnavailable      also ConnectionError: nothing answers at the base URL
-    │   └── StreamInterrupted  the connection closed before a stream reached its last line
-    ├── OllamaTimeout          also TimeoutError: a configured timeout ran out
-    ├── ProtocolError          a reply Ollama would not send (bad NDJSON line, bad JSON)
-    ├── InvalidModelName       also ValueError: fails Ollama's name grammar; found before sending
-    └── OllamaAPIError         also RuntimeError: Ollama answered an error (status and message)
-        ├── ModelNotFound      also LookupError: not installed (or not in the registry)
-        ├── ServerBusy         503 "server busy": Ollama did not take the request
-        ├── StreamError        an {"error": ...} line after the stream had started (HTTP 200)
-        └── UnsupportedServer  the Ollama version is too old for the request
+    ├── OllamaUnavailable          ConnectionError: nothing answers at the base URL
+    │   └── StreamInterrupted      the connection closed before a stream reached its last line
+    ├── OllamaTimeout              TimeoutError: a configured timeout ran out
+    ├── ProtocolError              a reply Ollama would not send (bad NDJSON line, bad JSON)
+    │   └── GoLiteralError         also ValueError: a Go string literal in `/api/show` is malformed
+    ├── InvalidInput               ValueError: refused before anything is sent to Ollama
+    │   ├── InvalidArgument        an argument out of range, or two that exclude each other
+    │   ├── InvalidHost            a host or OLLAMA_HOST that cannot be an Ollama address
+    │   ├── InvalidModelName       fails Ollama's name grammar
+    │   ├── NotPushable            a name without the ollama.com namespace a push needs
+    │   ├── InvalidDigest          a blob digest not of the form sha256:<64 hex>
+    │   ├── ModelfileError         a Modelfile `ollama create` would refuse, in Ollama's words
+    │   ├── ModelfileTooLarge      a Modelfile over the size limit
+    │   ├── InvalidModelfileCommand  a Modelfile command built in code that no Modelfile has
+    │   ├── UnrepresentableValueError  a value no Modelfile text reads back unchanged
+    │   ├── ParameterError         a PARAMETER `ollama create` would refuse
+    │   ├── CreatePlanError        a Modelfile refused while its create request is built
+    │   ├── BaseNameShadowed       a file in the Modelfile's folder is named like the base model
+    │   ├── NoModelFilesError      a FROM, DRAFT or ADAPTER folder holds nothing Ollama can use
+    │   ├── InsecurePathError      a file of such a folder is a symlink out of it
+    │   ├── ContentTypeError       a file of such a folder is text where binary is needed, or back
+    │   ├── AdapterFormatError     an adapter in a form Ollama cannot take (a folder rule)
+    │   ├── InvalidAdapter         an adapter that cannot be packaged (file and problem named)
+    │   ├── AdapterBaseMismatch    the base model's architecture cannot take the adapter
+    │   ├── GGUFFormatError        not a GGUF file this reader understands
+    │   ├── SafetensorsFormatError not a well-formed safetensors file
+    │   └── BadManifest            a manifest in Ollama's folder that Ollama would not read
+    ├── LocalPathError             OSError: a local path cannot be read
+    │   ├── PathNotAllowed         PermissionError: the path gate will not read this path
+    │   │   ├── OutsideAllowedRoots  its real location is outside every allowed root
+    │   │   └── NotARegularFile    a directory, FIFO, device or socket where a file is needed
+    │   ├── PathNotFound           FileNotFoundError: an allowed path that does not exist
+    │   ├── NotADirectory          NotADirectoryError: a folder was needed
+    │   └── PathUnresolvable       a symlink loop, or a path too long to resolve
+    ├── OllamaAPIError             RuntimeError: Ollama answered with an error (status, message)
+    │   ├── ModelNotFound          also LookupError: not installed (or not in the registry)
+    │   │   └── BaseModelNotInstalled  also ValueError: the adapter's base is not installed
+    │   ├── ServerBusy             503 "server busy": Ollama did not take the request
+    │   ├── StreamError            an {"error": ...} line after the stream had started (HTTP 200)
+    │   └── UnsupportedServer      the Ollama version is too old for the request
+    ├── FileChangedDuringUpload    RuntimeError: a file changed while it was hashed or uploaded
+    └── PushFailed                 RuntimeError: the model was created, but pushing it failed
 
-The builtin bases let callers that know nothing of this module catch what they expect:
-the seed's `except ConnectionError` for a stopped Ollama, `except RuntimeError` for a failed create,
-`except ValueError` for a bad name.
+The builtin bases let callers that know nothing of this module catch what they expect: the seed's
+`except ConnectionError` for a stopped Ollama, `except RuntimeError` for a failed create,
+`except ValueError` for a bad name or Modelfile, `except FileNotFoundError` for a missing file,
+`except PermissionError` (or `OSError`) for a path the gate refuses. Programming errors (a
+`TypeError` for an argument of the wrong type) are not failures to report, and stay builtin.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from tools.packaging.create import PackageReport
+
 START_OLLAMA_HINT = "start Ollama with `ollama serve`, or set OLLAMA_HOST to where it runs"
+ALLOW_MORE_HINT = (
+    "to allow another folder, start the server with --allow-dir DIR "
+    "or pass it in the connector's allowed_roots"
+)
+NO_MODEL_FILES = "no Modelfile or safetensors files found"
 
 
 class OllamaError(Exception):
     """Base of every error raised by the connector."""
+
+
+# --- Ollama cannot be reached ----------------------------------------------------------------
 
 
 class OllamaUnavailable(OllamaError, ConnectionError):
@@ -59,7 +110,26 @@ class ProtocolError(OllamaError):
     """Ollama's reply could not be understood (e.g. a blank or malformed NDJSON line)."""
 
 
-class InvalidModelName(OllamaError, ValueError):
+class GoLiteralError(ProtocolError, ValueError):
+    """A Go double-quoted string literal (as `/api/show` prints parameters) that is malformed."""
+
+
+# --- refused before sending: ValueError --------------------------------------------------------
+
+
+class InvalidInput(OllamaError, ValueError):
+    """What the caller gave cannot be used; nothing was sent to Ollama."""
+
+
+class InvalidArgument(InvalidInput):
+    """An argument out of range, or arguments that exclude each other."""
+
+
+class InvalidHost(InvalidInput):
+    """A host (or `OLLAMA_HOST`) that cannot be the address of an Ollama server."""
+
+
+class InvalidModelName(InvalidInput):
     """A model name that Ollama would reject; raised before any request is sent."""
 
     def __init__(self, name: str, reason: str = "") -> None:
@@ -69,6 +139,192 @@ class InvalidModelName(OllamaError, ValueError):
             f"invalid model name {name!r}{why}; "
             "use [host/][namespace/]model[:tag], e.g. llama3.2 or me/my-model:v1"
         )
+
+
+class NotPushable(InvalidInput):
+    """A model name that cannot be pushed: it has no ollama.com namespace."""
+
+
+class InvalidDigest(InvalidInput):
+    """A blob digest that is not `sha256:` and 64 hex characters."""
+
+
+class ModelfileError(InvalidInput):
+    """A Modelfile that `ollama create` would refuse, with Ollama's text.
+
+    `line` is set where Ollama gives a line number (`(line N): ...`); `near_line` is the line the
+    reader had reached in every case, for messages meant for people.
+    """
+
+    def __init__(self, message: str, line: int | None = None, *, near_line: int | None = None):
+        self.message = message
+        self.line = line
+        self.near_line = near_line if near_line is not None else line
+        super().__init__(f"(line {line}): {message}" if line else message)
+
+
+class ModelfileTooLarge(InvalidInput):
+    """A Modelfile file larger than any Modelfile needs to be."""
+
+
+class InvalidModelfileCommand(InvalidInput):
+    """A Modelfile command built in code with a keyword, name or role no Modelfile has."""
+
+
+class UnrepresentableValueError(InvalidInput):
+    """A value that no Modelfile text reads back unchanged; `field` names where it came from."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: cannot be written in a Modelfile: {reason}")
+
+
+class ParameterError(InvalidInput):
+    """A PARAMETER that `ollama create` would refuse; the text is Ollama's own wording."""
+
+
+class CreatePlanError(InvalidInput):
+    """A Modelfile that `ollama create` would refuse while building its request."""
+
+
+class BaseNameShadowed(InvalidInput):
+    """A file beside the Modelfile has the base model's name, so FROM would upload the file."""
+
+
+class NoModelFilesError(InvalidInput):
+    """A FROM, DRAFT or ADAPTER folder holds nothing Ollama can use."""
+
+    def __init__(self, folder: Path, detail: str = NO_MODEL_FILES) -> None:
+        self.folder = folder
+        super().__init__(f"{detail} in {str(folder)!r}")
+
+
+class InsecurePathError(InvalidInput):
+    """A file of the folder is really somewhere else (a symlink out of it)."""
+
+    def __init__(self, relative: str) -> None:
+        self.relative = relative
+        message = f"insecure path: {relative}"
+        if ".cache" in relative:
+            message += (
+                "\n\nUse --local-dir <dir> when downloading model to disable caching "
+                "(the files of a Hugging Face cache snapshot are symlinks out of it)"
+            )
+        super().__init__(message)
+
+
+class ContentTypeError(InvalidInput):
+    """A file that the folder rules need as text, or as binary, is not."""
+
+    def __init__(self, path: Path, found: str, wanted: str) -> None:
+        self.path = path
+        super().__init__(f"invalid content type: {str(path)!r} is {found}, expected {wanted}")
+
+
+class AdapterFormatError(InvalidInput):
+    """An adapter in a form Ollama cannot take."""
+
+
+class InvalidAdapter(InvalidInput):
+    """The adapter cannot be packaged; the message names the file and the problem."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class AdapterBaseMismatch(InvalidInput):
+    """The base model's architecture cannot take this adapter."""
+
+
+class GGUFFormatError(InvalidInput):
+    """The file is not a GGUF file this reader understands."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class SafetensorsFormatError(InvalidInput):
+    """The file is not a well-formed safetensors file."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: invalid safetensors file: {problem}")
+
+
+class BadManifest(InvalidInput):
+    """A manifest or config blob that Ollama would not read; the model is left out."""
+
+
+# --- local paths: OSError ----------------------------------------------------------------------
+
+
+class LocalPathError(OllamaError, OSError):
+    """A local path cannot be read. Raised as `OSError(errno, text, path)`."""
+
+
+class PathNotAllowed(LocalPathError, PermissionError):
+    """The gate refuses to read this path."""
+
+    def __init__(self, path: str | os.PathLike[str], roots: Iterable[Path], reason: str) -> None:
+        self.path = str(path)
+        self.roots = tuple(roots)
+        self.reason = reason
+        super().__init__(errno.EACCES, self._message(), self.path)
+
+    def _message(self) -> str:
+        return f"refusing to read {self.path!r}: {self.reason}"
+
+    def __str__(self) -> str:
+        return self._message()
+
+
+def describe_roots(roots: Iterable[Path]) -> str:
+    names = [str(r) for r in roots]
+    return ", ".join(names) if names else "none (no folder is allowed yet)"
+
+
+class OutsideAllowedRoots(PathNotAllowed):
+    """The real path lies outside every allowed root."""
+
+    def __init__(self, path: str | os.PathLike[str], real: Path, roots: Iterable[Path]) -> None:
+        roots = tuple(roots)
+        where = describe_roots(roots)
+        via = f" (it resolves to {str(real)!r})" if str(real) != str(path) else ""
+        super().__init__(
+            path, roots, f"it is outside the allowed folders{via}: {where}; " + ALLOW_MORE_HINT
+        )
+        self.real_path = real
+
+
+class NotARegularFile(PathNotAllowed):
+    """Only regular files are read: not directories, FIFOs, devices or sockets."""
+
+    def __init__(self, path: str | os.PathLike[str], kind: str, roots: Iterable[Path]) -> None:
+        self.kind = kind
+        super().__init__(
+            path, roots, f"it is {kind}, not a regular file; only regular files are read"
+        )
+
+
+class PathNotFound(LocalPathError, FileNotFoundError):
+    """An allowed path (or one a Modelfile names) that does not exist."""
+
+
+class NotADirectory(LocalPathError, NotADirectoryError):
+    """A folder was needed and the path is something else."""
+
+
+class PathUnresolvable(LocalPathError):
+    """The path cannot be resolved to its real location (a symlink loop, a name too long)."""
+
+
+# --- Ollama said no: RuntimeError --------------------------------------------------------------
 
 
 class OllamaAPIError(OllamaError, RuntimeError):
@@ -93,6 +349,19 @@ class ModelNotFound(OllamaAPIError, LookupError):
             status,
             message or f"model '{model}' not found",
             hint=hint or f"pull it first (`ollama pull {model}`) or check the name in list_models",
+        )
+
+
+class BaseModelNotInstalled(ModelNotFound, ValueError):
+    """The base model is not installed and pulling it was not asked for. Also a `ValueError`,
+    the seed's error for bad metadata."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(
+            model,
+            404,
+            f"base model '{model}' is not installed",
+            hint=f"pull it first (`ollama pull {model}`) or pass pull_base=True",
         )
 
 
@@ -123,3 +392,34 @@ class UnsupportedServer(OllamaAPIError):
             super().__init__(status, message, hint=f"{too_old}: {upgrade}")
         else:
             super().__init__(status, too_old, hint=upgrade)
+
+
+# --- an operation failed part way: RuntimeError ------------------------------------------------
+
+
+class FileChangedDuringUpload(OllamaError, RuntimeError):
+    """The file changed while (or after) it was hashed: Ollama would not get what is on disk."""
+
+    def __init__(
+        self, path: Path, stage: Literal["hashing", "uploading"], detail: str = ""
+    ) -> None:
+        self.path = path
+        self.stage = stage
+        why = f" ({detail})" if detail else ""
+        doing = "hashed" if stage == "hashing" else "uploaded"
+        super().__init__(
+            f"{str(path)!r} changed while it was being {doing}{why}; "
+            "wait until whatever is writing it has finished, then retry"
+        )
+
+
+class PushFailed(OllamaError, RuntimeError):
+    """The model was created, but pushing it failed. `report` says what was created."""
+
+    def __init__(self, report: PackageReport, cause: Exception) -> None:
+        self.report = report
+        self.cause = cause
+        super().__init__(
+            f"model {report.model!r} was created (digest {report.digest}), but pushing it "
+            f"failed: {cause}; push it again once the cause is fixed"
+        )

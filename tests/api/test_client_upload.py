@@ -12,7 +12,7 @@ import pytest
 
 from tests.ollama_double import OllamaDouble
 from tools.api.client import UPLOAD_CHUNK_SIZE, OllamaClient
-from tools.local.path_gate import NotARegularFile
+from tools.errors import NotARegularFile
 
 MiB = 1 << 20
 SIZE = 256 * MiB + 12_345  # an odd tail, so the last chunk is a short one

@@ -20,18 +20,23 @@ from tests.adapter_factories import (
     write_mlx_dir,
     write_peft_dir,
 )
-from tools.local.adapters import (
+from tools.errors import (
     AdapterBaseMismatch,
+    GGUFFormatError,
+    InvalidAdapter,
+    OutsideAllowedRoots,
+    SafetensorsFormatError,
+)
+from tools.local.adapters import (
     AdapterLayout,
     BaseModelFacts,
-    InvalidAdapter,
     check_base,
     guess_architecture,
     inspect_adapter,
 )
-from tools.local.gguf_reader import GGUFFormatError, read_gguf_header
-from tools.local.path_gate import AllowedRoots, OutsideAllowedRoots
-from tools.local.safetensors_reader import SafetensorsFormatError, read_safetensors_header
+from tools.local.gguf_reader import read_gguf_header
+from tools.local.path_gate import AllowedRoots
+from tools.local.safetensors_reader import read_safetensors_header
 
 LLAMA = BaseModelFacts(
     name="llama3.2:latest",

@@ -7,14 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.local.path_gate import (
-    ALLOW_MORE_HINT,
-    AllowedRoots,
-    NotARegularFile,
-    OutsideAllowedRoots,
-    PathNotAllowed,
-    open_regular,
-)
+from tools.errors import ALLOW_MORE_HINT, NotARegularFile, OutsideAllowedRoots, PathNotAllowed
+from tools.local.path_gate import AllowedRoots, open_regular
 
 
 @pytest.fixture

@@ -9,22 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from tools.local.path_gate import NotARegularFile
-from tools.modelfile.create_plan import (
-    CreatePlan,
-    CreatePlanError,
-    PlannedUpload,
-    expand_path,
-    to_create_request,
-)
-from tools.modelfile.document import Message, ModelfileError
-from tools.modelfile.folder_rules import (
+from tools.errors import (
     AdapterFormatError,
     ContentTypeError,
+    CreatePlanError,
     InsecurePathError,
+    ModelfileError,
     NoModelFilesError,
+    NotARegularFile,
+    ParameterError,
 )
-from tools.modelfile.parameters import DeprecatedParameterWarning, ParameterError
+from tools.modelfile.create_plan import CreatePlan, PlannedUpload, expand_path, to_create_request
+from tools.modelfile.document import Message
+from tools.modelfile.parameters import DeprecatedParameterWarning
 
 GGUF = b"GGUF\x03\x00\x00\x00" + bytes(24)  # magic, version 3: sniffed as binary, like a real one
 ZIP = b"PK\x03\x04" + bytes(16)

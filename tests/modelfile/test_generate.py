@@ -10,18 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tools.errors import ParameterError, UnrepresentableValueError
 from tools.modelfile.document import (
     Instruction,
     Message,
     Modelfile,
     Parameter,
-    UnrepresentableValueError,
     from_show,
     generate_modelfile,
     parse,
     render,
 )
-from tools.modelfile.parameters import DeprecatedParameterWarning, ParameterError, ParameterWarning
+from tools.modelfile.parameters import DeprecatedParameterWarning, ParameterWarning
 
 SEED_EXAMPLE = """\
 FROM llama2:7b

@@ -7,12 +7,12 @@ import warnings
 
 import pytest
 
+from tools.errors import ParameterError
 from tools.modelfile.go_literals import go_unquote
 from tools.modelfile.parameters import (
     DEPRECATED_PARAMETERS,
     PARAMETER_TYPES,
     DeprecatedParameterWarning,
-    ParameterError,
     ParameterWarning,
     TypedParameters,
     parameter_texts,

@@ -7,15 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools.modelfile.document import (
-    Command,
-    Instruction,
-    Message,
-    Modelfile,
-    ModelfileError,
-    Parameter,
-    parse,
-)
+from tools.errors import ModelfileError
+from tools.modelfile.document import Command, Instruction, Message, Modelfile, Parameter, parse
 from tools.modelfile.syntax import lex
 
 INVALID_COMMAND = (

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tools.errors import ModelfileError, UnrepresentableValueError
 from tools.modelfile.document import (
     KEYWORDS,
     ROLES,
@@ -16,9 +17,7 @@ from tools.modelfile.document import (
     Instruction,
     Message,
     Modelfile,
-    ModelfileError,
     Parameter,
-    UnrepresentableValueError,
     parse,
     render,
 )

@@ -12,10 +12,10 @@ import anyio.lowlevel
 import pytest
 
 from tools.api.types import UploadProgressCallback
+from tools.errors import FileChangedDuringUpload
 from tools.packaging.blobs import (
     DIGEST_DB_NAME,
     DigestCache,
-    FileChangedDuringUpload,
     FileIdentity,
     sha256_file,
     upload_file,

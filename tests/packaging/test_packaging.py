@@ -16,20 +16,25 @@ import pytest
 from tests.adapter_factories import adapter_config, write_gguf, write_mlx_dir, write_peft_dir
 from tests.ollama_double import OllamaDouble
 from tools.api.client import OllamaClient
-from tools.errors import InvalidModelName, StreamError, UnsupportedServer
-from tools.local.adapters import AdapterBaseMismatch, AdapterLayout, InvalidAdapter
-from tools.local.path_gate import (
+from tools.errors import (
     ALLOW_MORE_HINT,
-    AllowedRoots,
+    AdapterBaseMismatch,
+    BaseModelNotInstalled,
+    FileChangedDuringUpload,
+    InvalidAdapter,
+    InvalidModelName,
     NotARegularFile,
     OutsideAllowedRoots,
+    PushFailed,
+    StreamError,
+    UnsupportedServer,
 )
-from tools.packaging.blobs import DigestCache, FileChangedDuringUpload
+from tools.local.adapters import AdapterLayout
+from tools.local.path_gate import AllowedRoots
+from tools.packaging.blobs import DigestCache
 from tools.packaging.create import (
-    BaseModelNotInstalled,
     PackagingPhase,
     PackagingProgress,
-    PushFailed,
     create_model,
     package_adapter,
     upload_files,

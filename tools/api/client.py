@@ -61,7 +61,10 @@ from tools.api.types import (
     VersionResponse,
 )
 from tools.errors import (
+    InvalidArgument,
+    InvalidDigest,
     ModelNotFound,
+    NotARegularFile,
     OllamaAPIError,
     OllamaTimeout,
     OllamaUnavailable,
@@ -71,7 +74,7 @@ from tools.errors import (
     StreamInterrupted,
     UnsupportedServer,
 )
-from tools.local.path_gate import NotARegularFile, file_kind, open_regular
+from tools.local.path_gate import file_kind, open_regular
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +131,7 @@ class OllamaClient:
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         if max_retries < 0 or backoff_base < 0 or backoff_max < 0:
-            raise ValueError("max_retries, backoff_base and backoff_max must not be negative")
+            raise InvalidArgument("max_retries, backoff_base and backoff_max must not be negative")
         self.base_url = resolve_base_url(host)
         self.max_retries = max_retries
         self.backoff_base = backoff_base
@@ -735,7 +738,7 @@ def normalize_digest(digest: str) -> str:
     """`sha256:<64 lower-case hex>`, the only form Ollama's blob POST accepts (contract 2.15)."""
     found = _DIGEST.fullmatch(digest.strip())
     if found is None:
-        raise ValueError(f"invalid blob digest {digest!r}; expected sha256:<64 hex characters>")
+        raise InvalidDigest(f"invalid blob digest {digest!r}; expected sha256:<64 hex characters>")
     return f"sha256:{found.group(1).lower()}"
 
 

@@ -12,6 +12,8 @@ import os
 import re
 from urllib.parse import urlsplit
 
+from tools.errors import InvalidHost
+
 HOST_ENV = "OLLAMA_HOST"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 11434
@@ -35,7 +37,7 @@ def resolve_base_url(host: str | None = None) -> str:
         return _parse(value)
     except ValueError as exc:
         source = "host" if host else HOST_ENV
-        raise ValueError(f"{source} {value!r} is not a valid Ollama address: {exc}") from None
+        raise InvalidHost(f"{source} {value!r} is not a valid Ollama address: {exc}") from None
 
 
 def _parse(value: str) -> str:
@@ -43,12 +45,12 @@ def _parse(value: str) -> str:
     if sep:
         scheme = scheme.lower()
         if scheme not in _SCHEME_PORTS:
-            raise ValueError(f"unsupported scheme {scheme!r}; use http or https")
+            raise InvalidHost(f"unsupported scheme {scheme!r}; use http or https")
         default_port = _SCHEME_PORTS[scheme]
     else:
         scheme, rest, default_port = "http", value, DEFAULT_PORT
     if any(char in rest for char in "?#@ \t"):
-        raise ValueError("expected [scheme://]host[:port][/path]")
+        raise InvalidHost("expected [scheme://]host[:port][/path]")
     hostport, slash, path = rest.partition("/")
     hostname, port = _split_hostport(hostport, default_port)
     path = (slash + path).rstrip("/")
@@ -59,10 +61,10 @@ def _split_hostport(hostport: str, default_port: int) -> tuple[str, int]:
     if hostport.startswith("["):
         inside, bracket, after = hostport[1:].partition("]")
         if not bracket:
-            raise ValueError("an IPv6 address needs a closing ']'")
+            raise InvalidHost("an IPv6 address needs a closing ']'")
         hostname = _ipv6(inside)
         if after and not after.startswith(":"):
-            raise ValueError(f"unexpected {after!r} after the IPv6 address")
+            raise InvalidHost(f"unexpected {after!r} after the IPv6 address")
         port_text = after[1:] if after else None
     elif hostport.count(":") > 1:
         # A bare IPv6 address such as `::1` or `::`; it cannot carry a port without brackets.
@@ -72,7 +74,7 @@ def _split_hostport(hostport: str, default_port: int) -> tuple[str, int]:
         port_text = port_text_raw if colon else None
         hostname = hostname or DEFAULT_HOST
         if not _HOSTNAME.fullmatch(hostname):
-            raise ValueError(f"{hostname!r} is not a host name or IPv4 address")
+            raise InvalidHost(f"{hostname!r} is not a host name or IPv4 address")
     if hostname in _UNSPECIFIED:
         hostname = _UNSPECIFIED[hostname]
     return hostname, _port(port_text, default_port)
@@ -82,17 +84,17 @@ def _ipv6(text: str) -> str:
     try:
         return str(ipaddress.IPv6Address(text))
     except ValueError:
-        raise ValueError(f"{text!r} is not an IPv6 address") from None
+        raise InvalidHost(f"{text!r} is not an IPv6 address") from None
 
 
 def _port(text: str | None, default_port: int) -> int:
     if text is None or text == "":
         return default_port
     if not text.isascii() or not text.isdigit():
-        raise ValueError(f"the port {text!r} is not a number")
+        raise InvalidHost(f"the port {text!r} is not a number")
     port = int(text)
     if not 0 < port < 65536:
-        raise ValueError(f"the port {port} is outside 1-65535")
+        raise InvalidHost(f"the port {port} is outside 1-65535")
     return port
 
 

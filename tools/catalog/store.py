@@ -27,8 +27,7 @@ import anyio.to_thread
 from tools.api.names import ModelName, parse_model_name
 from tools.api.types import ModelDetails, ModelSummary, ShowResponse
 from tools.catalog.store_gguf import read_list_fallbacks
-from tools.errors import InvalidModelName
-from tools.local.gguf_reader import GGUFFormatError
+from tools.errors import BadManifest, GGUFFormatError, InvalidModelName
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +35,6 @@ MODELS_ENV = "OLLAMA_MODELS"
 MEDIA_PREFIX = "application/vnd.ollama.image."
 _DIGEST = re.compile(r"sha256[:-][0-9a-fA-F]{64}")
 _GO_DECODER_FIRST_READ = 512  # encoding/json's Decoder reads 512, then grows its buffer 2x + 512
-
-
-class BadManifest(ValueError):
-    """A manifest or config blob that Ollama would not read; the model is left out."""
 
 
 @dataclass(frozen=True)
@@ -282,7 +277,7 @@ def parse_manifest(raw: bytes) -> tuple[dict[str, Any], str]:
 
 
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"not JSON ({name} is not a JSON value)")
+    raise BadManifest(f"not JSON ({name} is not a JSON value)")
 
 
 _GO_JSON = json.JSONDecoder(parse_constant=_refuse_constant)

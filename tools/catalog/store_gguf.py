@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.local.gguf_reader import GGUFFormatError, Scalar, read_gguf_header
+from tools.errors import GGUFFormatError
+from tools.local.gguf_reader import Scalar, read_gguf_header
 
 # ggml file types by number, named as Ollama names them (fs/ggml FileType.String).
 # fmt: off

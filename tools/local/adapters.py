@@ -27,13 +27,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tools.local.gguf_reader import GGUF_MAGIC, GGUFFormatError, read_gguf_header
-from tools.local.path_gate import AllowedRoots, open_regular
-from tools.local.safetensors_reader import (
+from tools.errors import (
+    AdapterBaseMismatch,
+    GGUFFormatError,
+    InvalidAdapter,
     SafetensorsFormatError,
-    SafetensorsHeader,
-    read_safetensors_header,
 )
+from tools.local.gguf_reader import GGUF_MAGIC, read_gguf_header
+from tools.local.path_gate import AllowedRoots, open_regular
+from tools.local.safetensors_reader import SafetensorsHeader, read_safetensors_header
 
 CONFIG_NAME = "adapter_config.json"
 PEFT_WEIGHTS_NAME = "adapter_model.safetensors"
@@ -60,19 +62,6 @@ LAYOUT_HINT = (
     "expected a PEFT adapter directory (adapter_config.json + adapter_model.safetensors), "
     "a .safetensors file with adapter_config.json beside it, or a GGUF LoRA file"
 )
-
-
-class InvalidAdapter(ValueError):
-    """The adapter cannot be packaged; the message names the file and the problem."""
-
-    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
-
-
-class AdapterBaseMismatch(ValueError):
-    """The base model's architecture cannot take this adapter."""
 
 
 class AdapterLayout(StrEnum):

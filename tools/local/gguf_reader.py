@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from tools.errors import GGUFFormatError
 from tools.local.path_gate import open_regular
 
 GGUF_MAGIC = b"GGUF"
@@ -50,15 +51,6 @@ _FIXED: dict[int, tuple[str, int]] = {
 }
 _STRING = 8
 _ARRAY = 9
-
-
-class GGUFFormatError(ValueError):
-    """The file is not a GGUF file this reader understands."""
-
-    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
 
 
 @dataclass(frozen=True)

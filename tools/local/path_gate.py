@@ -6,14 +6,16 @@ caller gave, and only when it is a regular file. FIFOs, devices and sockets are 
 `os.stat`, before anything is opened: `/dev/zero` would otherwise be read forever and opening a FIFO
 blocks until a writer appears.
 
-Refusals are `PermissionError`s (so `except PermissionError` and `except OSError` both catch them):
+Refusals are `PermissionError`s (so `except PermissionError` and `except OSError` both catch them),
+drawn with the rest in `tools.errors`:
 
     PathNotAllowed            PermissionError: the gate will not read this path
     ├── OutsideAllowedRoots   its real location is outside every allowed root (symlinks included)
     └── NotARegularFile       a directory, FIFO, device or socket where a file is needed
 
-A path inside the roots that does not exist raises the builtin `FileNotFoundError`. A path outside
-the roots is refused *before* its existence is checked, so the gate never reveals what exists there.
+A path inside the roots that does not exist raises `PathNotFound`, a `FileNotFoundError`. A path
+outside the roots is refused *before* its existence is checked, so the gate never reveals what
+exists there.
 Each refusal names the path, the allowed roots and how to allow more: `--allow-dir DIR` on the
 server, or the `allowed_roots` argument of the connector.
 """
@@ -27,57 +29,16 @@ import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-ALLOW_MORE_HINT = (
-    "to allow another folder, start the server with --allow-dir DIR "
-    "or pass it in the connector's allowed_roots"
+from tools.errors import (
+    NotADirectory,
+    NotARegularFile,
+    OutsideAllowedRoots,
+    PathNotFound,
+    PathUnresolvable,
 )
 
 PathGate = Callable[[Path], Path]
 """Takes a path as written, returns the real path of a regular file it may read, or raises."""
-
-
-class PathNotAllowed(PermissionError):
-    """The gate refuses to read this path."""
-
-    def __init__(self, path: str | os.PathLike[str], roots: Iterable[Path], reason: str) -> None:
-        self.path = str(path)
-        self.roots = tuple(roots)
-        self.reason = reason
-        super().__init__(errno.EACCES, self._message(), self.path)
-
-    def _message(self) -> str:
-        return f"refusing to read {self.path!r}: {self.reason}"
-
-    def __str__(self) -> str:
-        return self._message()
-
-
-class OutsideAllowedRoots(PathNotAllowed):
-    """The real path lies outside every allowed root."""
-
-    def __init__(self, path: str | os.PathLike[str], real: Path, roots: Iterable[Path]) -> None:
-        roots = tuple(roots)
-        where = describe_roots(roots)
-        via = f" (it resolves to {str(real)!r})" if str(real) != str(path) else ""
-        super().__init__(
-            path, roots, f"it is outside the allowed folders{via}: {where}; " + ALLOW_MORE_HINT
-        )
-        self.real_path = real
-
-
-class NotARegularFile(PathNotAllowed):
-    """Only regular files are read: not directories, FIFOs, devices or sockets."""
-
-    def __init__(self, path: str | os.PathLike[str], kind: str, roots: Iterable[Path]) -> None:
-        self.kind = kind
-        super().__init__(
-            path, roots, f"it is {kind}, not a regular file; only regular files are read"
-        )
-
-
-def describe_roots(roots: Iterable[Path]) -> str:
-    names = [str(r) for r in roots]
-    return ", ".join(names) if names else "none (no folder is allowed yet)"
 
 
 def file_kind(mode: int) -> str:
@@ -138,7 +99,9 @@ class AllowedRoots:
         try:
             real = self.absolute(Path(path)).resolve()
         except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError on Python 3.11)
-            raise OSError(errno.ELOOP, f"cannot resolve {str(path)!r}: {exc}", str(path)) from None
+            raise PathUnresolvable(
+                errno.ELOOP, f"cannot resolve {str(path)!r}: {exc}", str(path)
+            ) from None
         if not self.contains(real):
             raise OutsideAllowedRoots(path, real, self.roots)
         return real
@@ -149,7 +112,7 @@ class AllowedRoots:
         try:
             return real, os.stat(real)
         except FileNotFoundError:
-            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path)) from None
+            raise PathNotFound(errno.ENOENT, os.strerror(errno.ENOENT), str(path)) from None
 
     def regular_file(self, path: str | os.PathLike[str]) -> Path:
         """The real path of an allowed regular file; refuses anything else without opening it."""
@@ -167,7 +130,7 @@ class AllowedRoots:
         """The real path of an allowed directory (its files still pass the gate one by one)."""
         real, st = self.stat(path)
         if not stat.S_ISDIR(st.st_mode):
-            raise NotADirectoryError(errno.ENOTDIR, f"not a directory: {str(path)!r}", str(path))
+            raise NotADirectory(errno.ENOTDIR, f"not a directory: {str(path)!r}", str(path))
         return real
 
 

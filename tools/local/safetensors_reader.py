@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tools.errors import SafetensorsFormatError
 from tools.local.path_gate import open_regular
 
 MAX_HEADER_BYTES = 100_000_000
@@ -48,15 +49,6 @@ DTYPE_BITS: dict[str, int] = {
     "F6_E2M3": 6,
     "F6_E3M2": 6,
 }
-
-
-class SafetensorsFormatError(ValueError):
-    """The file is not a well-formed safetensors file."""
-
-    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: invalid safetensors file: {problem}")
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,15 @@ from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias
 
 from tools.api.names import is_valid_model_name
+from tools.errors import (
+    AdapterFormatError,
+    CreatePlanError,
+    PathNotFound,
+)
 from tools.local.path_gate import open_regular
 from tools.modelfile.document import Instruction, Message, Modelfile, Parameter, parse
 from tools.modelfile.folder_rules import (
     ADAPTER_CONFIG,
-    AdapterFormatError,
     FoundFile,
     PathGate,
     adapter_folder_files,
@@ -72,10 +76,6 @@ _GO_SEMVER: Final = re.compile(
     r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?",
     re.ASCII,
 )
-
-
-class CreatePlanError(ValueError):
-    """A Modelfile that `ollama create` would refuse while building its request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +225,7 @@ class _Builder:
             # Ask the gate first, so that a path it refuses is refused the same way whether or
             # not it exists.
             self.readable(path)
-            raise FileNotFoundError(
+            raise PathNotFound(
                 errno.ENOENT, f"{keyword.upper()} path does not exist", str(path)
             ) from None
         if keyword == "draft":
@@ -266,7 +266,7 @@ class _Builder:
             try:
                 real_config = self._readable_file(config)
             except FileNotFoundError as missing:
-                raise FileNotFoundError(
+                raise PathNotFound(
                     errno.ENOENT,
                     f"a safetensors ADAPTER needs {ADAPTER_CONFIG} beside it",
                     str(config),

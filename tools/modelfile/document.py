@@ -28,19 +28,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias, get_args
 
+from tools.errors import (
+    InvalidArgument,
+    InvalidModelfileCommand,
+    ModelfileError,
+    ParameterError,
+    UnrepresentableValueError,
+)
 from tools.modelfile.parameters import (
     DEPRECATED_PARAMETERS,
     DeprecatedParameterWarning,
-    ParameterError,
     parameter_texts,
     show_parameter_texts,
 )
 from tools.modelfile.syntax import (
     INVALID_ROLE,
     NO_FROM_LINE,
-    ModelfileError,
     RawCommand,
-    UnrepresentableValueError,
     ValueStyle,
     decode_modelfile,
     encode_value,
@@ -93,7 +97,7 @@ class Instruction:
 
     def __post_init__(self) -> None:
         if self.keyword not in KEYWORDS:
-            raise ValueError(f"unknown Modelfile instruction {self.keyword!r}")
+            raise InvalidModelfileCommand(f"unknown Modelfile instruction {self.keyword!r}")
         _require_text(self.value, self.keyword.upper())
 
 
@@ -106,7 +110,7 @@ class Parameter:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _PARAMETER_NAME.fullmatch(self.name):
-            raise ValueError(
+            raise InvalidModelfileCommand(
                 f"a PARAMETER name is letters, digits and underscores, not {self.name!r}"
             )
         _require_text(self.value, f"PARAMETER {self.name}")
@@ -121,7 +125,7 @@ class Message:
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
-            raise ValueError(f"{INVALID_ROLE}, not {self.role!r}")
+            raise InvalidModelfileCommand(f"{INVALID_ROLE}, not {self.role!r}")
         _require_text(self.content, f"MESSAGE {self.role}")
 
 
@@ -350,7 +354,7 @@ def _text(show_response: Mapping[str, Any], key: str) -> str:
 def _shown_name(show_response: Mapping[str, Any]) -> str:
     found = _SHOWN_NAME.search(_text(show_response, "modelfile"))
     if found is None:
-        raise ValueError(
+        raise InvalidArgument(
             "from_show needs the model's name: pass `model`, or a show response whose "
             "`modelfile` has the `# FROM <name>` comment"
         )

@@ -31,13 +31,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final, TypeAlias
 
+from tools.errors import AdapterFormatError, ContentTypeError, InsecurePathError, NoModelFilesError
 from tools.local.path_gate import open_regular
 from tools.modelfile.content_sniff import OCTET_STREAM, SNIFF_LENGTH, detect_content_type
 
 PathGate: TypeAlias = Callable[[Path], Path]
 FoundFile: TypeAlias = tuple[Path, Path]  # (named, real)
 
-NO_MODEL_FILES: Final = "no Modelfile or safetensors files found"
 ADAPTER_CONFIG: Final = "adapter_config.json"
 PICKLE_ADAPTER: Final = "adapter_model.bin"
 
@@ -52,40 +52,6 @@ _WEIGHT_PATTERNS: Final[tuple[tuple[str, str | None], ...]] = (
     ("*.gguf", OCTET_STREAM),
     ("*.bin", OCTET_STREAM),
 )
-
-
-class NoModelFilesError(ValueError):
-    """A FROM, DRAFT or ADAPTER folder holds nothing Ollama can use."""
-
-    def __init__(self, folder: Path, detail: str = NO_MODEL_FILES) -> None:
-        self.folder = folder
-        super().__init__(f"{detail} in {str(folder)!r}")
-
-
-class InsecurePathError(ValueError):
-    """A file of the folder is really somewhere else (a symlink out of it)."""
-
-    def __init__(self, relative: str) -> None:
-        self.relative = relative
-        message = f"insecure path: {relative}"
-        if ".cache" in relative:
-            message += (
-                "\n\nUse --local-dir <dir> when downloading model to disable caching "
-                "(the files of a Hugging Face cache snapshot are symlinks out of it)"
-            )
-        super().__init__(message)
-
-
-class ContentTypeError(ValueError):
-    """A file that the folder rules need as text, or as binary, is not."""
-
-    def __init__(self, path: Path, found: str, wanted: str) -> None:
-        self.path = path
-        super().__init__(f"invalid content type: {str(path)!r} is {found}, expected {wanted}")
-
-
-class AdapterFormatError(ValueError):
-    """An adapter in a form Ollama cannot take."""
 
 
 class _Folder:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from tools.errors import GoLiteralError
+
 _SIMPLE_ESCAPES: Final = {
     "a": "\a",
     "b": "\b",
@@ -28,14 +30,14 @@ def go_unquote(literal: str) -> str:
     form UTF-8 become U+FFFD, as Go prints them.
     """
     if len(literal) < 2 or literal[0] != '"' or literal[-1] != '"':
-        raise ValueError(f"not a Go string literal: {literal!r}")
+        raise GoLiteralError(f"not a Go string literal: {literal!r}")
     body = literal[1:-1]
     out = bytearray()
     index = 0
     while index < len(body):
         char = body[index]
         if char == '"' or char == "\n":
-            raise ValueError(f"not a Go string literal: {literal!r}")
+            raise GoLiteralError(f"not a Go string literal: {literal!r}")
         if char != "\\":
             out += char.encode("utf-8", "surrogatepass")
             index += 1
@@ -48,21 +50,21 @@ def go_unquote(literal: str) -> str:
             width = {"x": 2, "u": 4, "U": 8}[kind]
             digits = body[index + 2 : index + 2 + width]
             if len(digits) != width or not set(digits) <= _HEX_DIGITS:
-                raise ValueError(f"bad escape in Go string literal: {literal!r}")
+                raise GoLiteralError(f"bad escape in Go string literal: {literal!r}")
             number = int(digits, 16)
             if kind == "x":
                 out.append(number)
             elif number > 0x10FFFF or 0xD800 <= number <= 0xDFFF:
-                raise ValueError(f"bad escape in Go string literal: {literal!r}")
+                raise GoLiteralError(f"bad escape in Go string literal: {literal!r}")
             else:
                 out += chr(number).encode("utf-8")
             index += 2 + width
         elif kind and kind in "01234567":
             digits = body[index + 1 : index + 4]
             if len(digits) != 3 or not set(digits) <= set("01234567") or int(digits, 8) > 255:
-                raise ValueError(f"bad escape in Go string literal: {literal!r}")
+                raise GoLiteralError(f"bad escape in Go string literal: {literal!r}")
             out.append(int(digits, 8))
             index += 4
         else:
-            raise ValueError(f"bad escape in Go string literal: {literal!r}")
+            raise GoLiteralError(f"bad escape in Go string literal: {literal!r}")
     return out.decode("utf-8", "replace")

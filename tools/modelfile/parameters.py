@@ -24,6 +24,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Final, Literal, TypeAlias
 
+from tools.errors import ParameterError
 from tools.modelfile.go_literals import go_unquote
 
 ParameterType: TypeAlias = Literal["float", "int", "bool", "string_list"]
@@ -89,10 +90,6 @@ _GO_HEX_FLOAT = re.compile(
     r"[+-]?0[xX](?:[0-9a-fA-F_]+\.?[0-9a-fA-F_]*|\.[0-9a-fA-F_]+)[pP][+-]?[0-9_]+", re.ASCII
 )
 _GO_SPECIAL_FLOAT = re.compile(r"[+-]?(?:inf|infinity)|nan", re.ASCII | re.IGNORECASE)
-
-
-class ParameterError(ValueError):
-    """A PARAMETER that `ollama create` would refuse; the text is Ollama's own wording."""
 
 
 class ParameterWarning(UserWarning):

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Final, Literal, TypeAlias
 
+from tools.errors import ModelfileError, UnrepresentableValueError
+
 INSTRUCTIONS: Final = (
     "from",
     "license",
@@ -56,29 +58,6 @@ _TRIMMED: Final = _BLANKS + _LINE_BREAKS  # Go's TrimSpace, on the characters a 
 ValueStyle: TypeAlias = Literal["plain", "block", "unquoted"]
 """How `encode_value` writes a value: `plain` is bare when it can be, `block` prefers triple
 quotes, `unquoted` is bare or refused."""
-
-
-class ModelfileError(ValueError):
-    """A Modelfile that `ollama create` would refuse, with Ollama's text.
-
-    `line` is set where Ollama gives a line number (`(line N): ...`); `near_line` is the line the
-    reader had reached in every case, for messages meant for people.
-    """
-
-    def __init__(self, message: str, line: int | None = None, *, near_line: int | None = None):
-        self.message = message
-        self.line = line
-        self.near_line = near_line if near_line is not None else line
-        super().__init__(f"(line {line}): {message}" if line else message)
-
-
-class UnrepresentableValueError(ValueError):
-    """A value that no Modelfile text reads back unchanged; `field` names where it came from."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: cannot be written in a Modelfile: {reason}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,13 +28,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import anyio
 import anyio.to_thread
 
 from tools.api.types import UploadProgressCallback
-from tools.errors import OllamaAPIError, OllamaError
+from tools.errors import FileChangedDuringUpload, OllamaAPIError
 from tools.local.path_gate import open_regular
 from tools.shared.cache_dir import default_cache_dir
 from tools.shared.singleflight import SingleFlight
@@ -47,22 +47,6 @@ _BUSY_TIMEOUT = 5.0
 
 ByteProgress = Callable[[int, int], Awaitable[None]]
 """Called with (bytes done, bytes total) as a file is hashed or uploaded."""
-
-
-class FileChangedDuringUpload(OllamaError, RuntimeError):
-    """The file changed while (or after) it was hashed: Ollama would not get what is on disk."""
-
-    def __init__(
-        self, path: Path, stage: Literal["hashing", "uploading"], detail: str = ""
-    ) -> None:
-        self.path = path
-        self.stage = stage
-        why = f" ({detail})" if detail else ""
-        doing = "hashed" if stage == "hashing" else "uploaded"
-        super().__init__(
-            f"{str(path)!r} changed while it was being {doing}{why}; "
-            "wait until whatever is writing it has finished, then retry"
-        )
 
 
 @dataclass(frozen=True)

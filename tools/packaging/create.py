@@ -40,7 +40,17 @@ from tools.api.types import (
     ShowResponse,
     UploadProgressCallback,
 )
-from tools.errors import ModelNotFound, OllamaError, UnsupportedServer
+from tools.errors import (
+    BaseModelNotInstalled,
+    BaseNameShadowed,
+    InvalidArgument,
+    ModelfileTooLarge,
+    ModelNotFound,
+    NotPushable,
+    OllamaError,
+    PushFailed,
+    UnsupportedServer,
+)
 from tools.local.adapters import (
     AdapterInfo,
     AdapterLayout,
@@ -164,31 +174,6 @@ class PackageReport(CreateResult):
 # --- errors ---------------------------------------------------------------------------------
 
 
-class BaseModelNotInstalled(ModelNotFound, ValueError):
-    """The base model is not installed and pulling it was not asked for. Also a `ValueError`,
-    the seed's error for bad metadata."""
-
-    def __init__(self, model: str) -> None:
-        super().__init__(
-            model,
-            404,
-            f"base model '{model}' is not installed",
-            hint=f"pull it first (`ollama pull {model}`) or pass pull_base=True",
-        )
-
-
-class PushFailed(OllamaError, RuntimeError):
-    """The model was created, but pushing it failed. `report` says what was created."""
-
-    def __init__(self, report: PackageReport, cause: Exception) -> None:
-        self.report = report
-        self.cause = cause
-        super().__init__(
-            f"model {report.model!r} was created (digest {report.digest}), but pushing it "
-            f"failed: {cause}; push it again once the cause is fixed"
-        )
-
-
 # --- the client surface used here -----------------------------------------------------------
 
 
@@ -292,7 +277,7 @@ async def package_adapter(
 
 def _require_pushable(name: ModelName) -> None:
     if name.host.lower() == DEFAULT_HOST and name.namespace.lower() == DEFAULT_NAMESPACE:
-        raise ValueError(
+        raise NotPushable(
             f"cannot push {name.shortest!r}: a pushed model needs your ollama.com namespace, "
             "e.g. 'you/my-model:latest' (namespace/model[:tag])"
         )
@@ -302,7 +287,7 @@ def _require_name_only_base(plan: CreatePlan, base_model: str, folder: Path) -> 
     """FROM must stay a model name: a file of that name beside the adapter would shadow it, as
     it does for `ollama create` (ollama#4538)."""
     if plan.from_model != base_model or any(u.section != "adapters" for u in plan.uploads):
-        raise ValueError(
+        raise BaseNameShadowed(
             f"a file named {base_model!r} in {str(folder)!r} shadows the base model name; "
             "rename or move it"
         )
@@ -414,7 +399,7 @@ async def create_model(
     """
     target = parse_model_name(name)
     if (modelfile is None) == (modelfile_path is None):
-        raise ValueError("give exactly one of modelfile (the text) or modelfile_path")
+        raise InvalidArgument("give exactly one of modelfile (the text) or modelfile_path")
     gate = readable if readable is not None else deny_all()
     notify = _Notifier(on_progress)
 
@@ -479,7 +464,9 @@ def _read_modelfile(real: Path, checked: os.stat_result) -> bytes:
     with open_regular(real, checked) as stream:
         raw = stream.read(MAX_MODELFILE_BYTES + 1)
     if len(raw) > MAX_MODELFILE_BYTES:
-        raise ValueError(f"{real}: too large for a Modelfile (over {MAX_MODELFILE_BYTES} bytes)")
+        raise ModelfileTooLarge(
+            f"{real}: too large for a Modelfile (over {MAX_MODELFILE_BYTES} bytes)"
+        )
     return raw
 
 
