@@ -15,9 +15,26 @@ def test_model_ref_compares_as_ollama_matches_names() -> None:
     assert listed == "registry.ollama.ai/library/llama3.2:latest"
     assert listed != "llama3.2:1b"
     assert listed != "me/llama3.2"
-    assert hash(listed) == hash("llama3.2:latest")
     assert ModelRef("me/m:v1") == "me/m:v1" and ModelRef("me/m:v1") != "m:v1"
     assert listed != "not a model name!" and listed != 3
+
+
+def test_equal_model_refs_share_one_set_and_dict_slot() -> None:
+    spellings = [
+        ModelRef("llama3.2:latest"),
+        ModelRef("llama3.2"),
+        ModelRef("LLAMA3.2:Latest"),
+        ModelRef("registry.ollama.ai/library/llama3.2:latest"),
+    ]
+    assert len(set(spellings)) == 1
+    assert {spellings[0]: "listed"}[spellings[2]] == "listed"
+    assert len({ModelRef("llama3.2"), ModelRef("llama3.2:1b"), ModelRef("me/llama3.2")}) == 3
+
+
+def test_a_model_ref_that_is_not_a_name_hashes_as_its_text() -> None:
+    odd = ModelRef("not a model name!")
+    assert hash(odd) == hash("not a model name!")
+    assert len({odd, ModelRef("not a model name!")}) == 1
 
 
 async def test_list_models_while_ollama_is_stopped_is_marked_stale(

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.api.client import OllamaClient
-from tools.api.names import same_model
+from tools.api.names import parse_model_name, same_model
 from tools.api.types import (
     ChatResponse,
     EmbedResponse,
@@ -28,11 +28,7 @@ from tools.api.types import (
 )
 from tools.catalog.cache import Cached, MetadataCache, Source
 from tools.catalog.model_catalog import ModelCatalog
-from tools.errors import (
-    InvalidArgument,
-    ModelNotFound,
-    OllamaError,
-)
+from tools.errors import InvalidArgument, InvalidModelName, ModelNotFound, OllamaError
 from tools.local.path_gate import AllowedRoots
 from tools.modelfile.document import generate_modelfile
 from tools.packaging.create import (
@@ -63,8 +59,9 @@ _ARTIFACT_KEYS = {
 class ModelRef(str):
     """A model name as Ollama lists it, equal to any name Ollama would take for the same model.
 
-    `ModelRef("llama3:latest") == "LLAMA3"` is true, as it is for Ollama's own lookups. Its hash is
-    the plain string's, so use the listed form as a dict key.
+    `ModelRef("llama3:latest") == "LLAMA3"` is true, as it is for Ollama's own lookups, and equal
+    refs hash alike (the hash is the normalised name's), so they share one set or dict slot. A
+    plain `str` key still hashes as its text: look names up through `ModelRef`s.
     """
 
     __slots__ = ()
@@ -76,14 +73,18 @@ class ModelRef(str):
             return True
         try:
             return same_model(self, other)
-        except ValueError:  # not a model name at all, so not this one
+        except InvalidModelName:  # not a model name at all, so not this one
             return False
 
     def __ne__(self, other: object) -> bool:
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
-    __hash__ = str.__hash__
+    def __hash__(self) -> int:
+        try:
+            return hash(parse_model_name(self).match_key)
+        except InvalidModelName:  # not a model name: equal only to the same text
+            return str.__hash__(self)
 
 
 class ModelInfo(BaseModel):

@@ -64,16 +64,18 @@ class ModelName:
             prefix = ""
         return f"{prefix}{self.model}:{self.tag}"
 
+    @property
+    def match_key(self) -> tuple[str, str, str, str]:
+        """What Ollama compares to match installed models: the four parts, case folded. Equal
+        keys are the same model, so it is also the thing to hash."""
+        return (self.host.lower(), self.namespace.lower(), self.model.lower(), self.tag.lower())
+
     def same_model(self, other: ModelName) -> bool:
         """Case-insensitive equality of the four parts, as Ollama matches installed models."""
-        return _fold(self) == _fold(other)
+        return self.match_key == other.match_key
 
     def __str__(self) -> str:
         return self.full
-
-
-def _fold(name: ModelName) -> tuple[str, str, str, str]:
-    return (name.host.lower(), name.namespace.lower(), name.model.lower(), name.tag.lower())
 
 
 def parse_model_name(text: str) -> ModelName:
