@@ -21,7 +21,7 @@ from tools.errors import (
     PathUnresolvable,
 )
 from tools.local.path_gate import AllowedRoots
-from tools.modelfile.document import Message, Parameter, from_show
+from tools.modelfile.document import ModelfileMessage, Parameter, from_show
 from tools.modelfile.go_literals import go_unquote
 from tools.packaging.create import create_model
 
@@ -71,7 +71,7 @@ def test_a_parameter_name_no_modelfile_has_is_refused() -> None:
 
 def test_a_message_role_no_modelfile_has_is_refused() -> None:
     with pytest.raises(InvalidModelfileCommand) as caught:
-        Message("robot", "beep")  # type: ignore[arg-type]
+        ModelfileMessage("robot", "beep")  # type: ignore[arg-type]
     assert str(caught.value) == (
         'message role must be one of "system", "user", or "assistant", not \'robot\''
     )

@@ -18,6 +18,7 @@ from tools.api.client import OllamaClient
 from tools.api.host import resolve_base_url
 from tools.api.names import ModelName, is_valid_model_name, parse_model_name, same_model
 from tools.api.types import (
+    ByteProgressCallback,
     ChatResponse,
     CreateRequest,
     EmbedResponse,
@@ -33,7 +34,6 @@ from tools.api.types import (
     ShowResponse,
     ToolFunction,
     ToolSpec,
-    UploadProgressCallback,
     VersionResponse,
 )
 from tools.catalog.cache import Cached, MetadataCache
@@ -86,6 +86,7 @@ __all__ = [
     "AdapterLayout",
     "AllowedRoots",
     "BaseModelNotInstalled",
+    "ByteProgressCallback",
     "Cached",
     "ChatResponse",
     "CreatePlan",
@@ -140,7 +141,6 @@ __all__ = [
     "ToolFunction",
     "ToolSpec",
     "UnsupportedServer",
-    "UploadProgressCallback",
     "VersionResponse",
     "create_model",
     "deny_all",

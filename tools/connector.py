@@ -26,7 +26,7 @@ from tools.api.types import (
     ProgressCallback,
     ProgressResponse,
 )
-from tools.catalog.cache import Cached, MetadataCache, Source
+from tools.catalog.cache import AnswerSource, Cached, MetadataCache
 from tools.catalog.model_catalog import ModelCatalog
 from tools.errors import InvalidArgument, InvalidModelName, ModelNotFound, OllamaError
 from tools.local.path_gate import AllowedRoots
@@ -98,7 +98,7 @@ class ModelInfo(BaseModel):
     modified_at: datetime | None
     details: dict[str, Any] = Field(default_factory=dict)  # the seed reads `details.get(...)`
     capabilities: list[str] | None = None
-    source: Source = "live"  # live, cache, stale (Ollama unreachable) or disk (read offline)
+    source: AnswerSource = "live"  # live, cache, stale (Ollama unreachable) or disk (read offline)
     cached_at: datetime | None = None
 
 

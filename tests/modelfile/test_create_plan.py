@@ -20,7 +20,7 @@ from tools.errors import (
     ParameterError,
 )
 from tools.modelfile.create_plan import CreatePlan, PlannedUpload, expand_path, to_create_request
-from tools.modelfile.document import Message
+from tools.modelfile.document import ModelfileMessage
 from tools.modelfile.parameters import DeprecatedParameterWarning
 
 GGUF = b"GGUF\x03\x00\x00\x00" + bytes(24)  # magic, version 3: sniffed as binary, like a real one
@@ -120,7 +120,7 @@ def test_the_plan_fields(folder: Path) -> None:
         template="t2",
         system="two",
         parameters={"stop": ["x", "y"]},
-        messages=(Message("system", "be kind"),),
+        messages=(ModelfileMessage("system", "be kind"),),
         renderer="r2",
         parser="p2",
         requires="0.14.0",

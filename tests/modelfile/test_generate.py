@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from tools.errors import ParameterError, UnrepresentableValueError
 from tools.modelfile.document import (
     Instruction,
-    Message,
     Modelfile,
+    ModelfileMessage,
     Parameter,
     from_show,
     generate_modelfile,
@@ -94,7 +94,7 @@ def test_messages_licenses_and_stop_lists() -> None:
         parameters={"stop": ["<|eot_id|>", "\n\nUser:"], "use_mmap": False},
         messages=[
             {"role": "user", "content": "Hi"},
-            Message("assistant", 'Hello, "friend"!\nHow can I help?'),
+            ModelfileMessage("assistant", 'Hello, "friend"!\nHow can I help?'),
         ],
         license=["MIT", 'Line one\n"quoted"\n'],
     )
@@ -113,8 +113,8 @@ def test_messages_licenses_and_stop_lists() -> None:
             Parameter("use_mmap", "false"),
             Instruction("license", "MIT"),
             Instruction("license", 'Line one\n"quoted"\n'),
-            Message("user", "Hi"),
-            Message("assistant", 'Hello, "friend"!\nHow can I help?'),
+            ModelfileMessage("user", "Hi"),
+            ModelfileMessage("assistant", 'Hello, "friend"!\nHow can I help?'),
         ]
     )
 
@@ -241,7 +241,7 @@ def test_from_show_starts_from_the_name_not_the_blob() -> None:
             Parameter("num_ctx", "1048576"),
             Parameter("temperature", "0.6"),
             Instruction("license", SHOW["license"]),  # type: ignore[arg-type]
-            Message("user", "Who are you?"),
+            ModelfileMessage("user", "Who are you?"),
             Instruction("requires", "0.14.0"),
         ]
     )

@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tools.errors import ModelfileError
-from tools.modelfile.document import Command, Instruction, Message, Modelfile, Parameter, parse
+from tools.modelfile.document import (
+    Command,
+    Instruction,
+    Modelfile,
+    ModelfileMessage,
+    Parameter,
+    parse,
+)
 from tools.modelfile.syntax import lex
 
 INVALID_COMMAND = (
@@ -140,20 +147,26 @@ def test_renderer_and_parser() -> None:  # TestParseFileRenderer, TestParseFileP
     [  # TestParseFileMessages
         (
             "\nFROM foo\nMESSAGE system You are a file parser. Always parse things.\n",
-            [FROM("foo"), Message("system", "You are a file parser. Always parse things.")],
+            [
+                FROM("foo"),
+                ModelfileMessage("system", "You are a file parser. Always parse things."),
+            ],
         ),
         (
             "\nFROM foo\nMESSAGE system You are a file parser. Always parse things.",
-            [FROM("foo"), Message("system", "You are a file parser. Always parse things.")],
+            [
+                FROM("foo"),
+                ModelfileMessage("system", "You are a file parser. Always parse things."),
+            ],
         ),
         (
             "\nFROM foo\nMESSAGE system You are a file parser. Always parse things.\n"
             "MESSAGE user Hey there!\nMESSAGE assistant Hello, I want to parse all the things!\n",
             [
                 FROM("foo"),
-                Message("system", "You are a file parser. Always parse things."),
-                Message("user", "Hey there!"),
-                Message("assistant", "Hello, I want to parse all the things!"),
+                ModelfileMessage("system", "You are a file parser. Always parse things."),
+                ModelfileMessage("user", "Hey there!"),
+                ModelfileMessage("assistant", "Hello, I want to parse all the things!"),
             ],
         ),
         (
@@ -161,7 +174,9 @@ def test_renderer_and_parser() -> None:  # TestParseFileRenderer, TestParseFileP
             'things.\n"""\n\t\t\t',
             [
                 FROM("foo"),
-                Message("system", "\nYou are a multiline file parser. Always parse things.\n"),
+                ModelfileMessage(
+                    "system", "\nYou are a multiline file parser. Always parse things.\n"
+                ),
             ],
         ),
     ],
@@ -359,7 +374,7 @@ def test_instructions_are_case_insensitive_names_and_roles_are_not() -> None:
         FROM("foo"),
         Instruction("system", "hi"),
         Parameter("Temperature", "1"),
-        Message("user", "x"),
+        ModelfileMessage("user", "x"),
     ]
 
 
@@ -416,7 +431,7 @@ def test_tabs_separate_like_spaces() -> None:
     assert commands("FROM\tfoo\nPARAMETER\ttop_k\t1\nMESSAGE\tuser\thi\n") == [
         FROM("foo"),
         Parameter("top_k", "1"),
-        Message("user", "hi"),
+        ModelfileMessage("user", "hi"),
     ]
 
 

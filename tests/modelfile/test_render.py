@@ -15,8 +15,8 @@ from tools.modelfile.document import (
     ROLES,
     Command,
     Instruction,
-    Message,
     Modelfile,
+    ModelfileMessage,
     Parameter,
     parse,
     render,
@@ -66,7 +66,7 @@ def test_the_written_form() -> None:
             Parameter("stop", ""),
             Parameter("stop", '"quoted"'),
             Parameter("stop", '""'),
-            Message("user", "# not a comment"),
+            ModelfileMessage("user", "# not a comment"),
             Instruction("license", "MIT"),
             Instruction("requires", "0.14.0"),
         ]
@@ -113,7 +113,7 @@ def test_a_value_that_would_close_its_quotes_early_is_refused(value: str) -> Non
         (Instruction("system", value), "SYSTEM"),
         (Instruction("license", value), "LICENSE"),
         (Parameter("stop", value), "PARAMETER stop"),
-        (Message("assistant", value), "MESSAGE assistant"),
+        (ModelfileMessage("assistant", value), "MESSAGE assistant"),
     ]:
         with pytest.raises(UnrepresentableValueError) as caught:
             render(Modelfile([FROM("m"), command]))
@@ -148,7 +148,7 @@ def test_commands_check_their_own_shape() -> None:
     with pytest.raises(ValueError, match="PARAMETER name"):
         Parameter("top-k", "1")
     with pytest.raises(ValueError, match="message role must be one of"):
-        Message("tool", "x")  # type: ignore[arg-type]
+        ModelfileMessage("tool", "x")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown Modelfile instruction"):
         Instruction("include", "x")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="SYSTEM must be a string"):
@@ -192,7 +192,7 @@ NAMES = st.from_regex(re.compile(r"[A-Za-z0-9_]{0,8}", re.ASCII), fullmatch=True
 COMMANDS: st.SearchStrategy[Command] = st.one_of(
     st.builds(Instruction, st.sampled_from(KEYWORDS), VALUES),
     st.builds(Parameter, NAMES, VALUES),
-    st.builds(Message, st.sampled_from(ROLES), VALUES),
+    st.builds(ModelfileMessage, st.sampled_from(ROLES), VALUES),
 )
 MODELFILES = st.builds(
     lambda first, rest: Modelfile([first, *rest]),
@@ -204,14 +204,14 @@ MODELFILES = st.builds(
 def _field(command: Command) -> str:
     if isinstance(command, Parameter):
         return f"PARAMETER {command.name}"
-    if isinstance(command, Message):
+    if isinstance(command, ModelfileMessage):
         return f"MESSAGE {command.role}"
     return command.keyword.upper()
 
 
 def _writable(command: Command) -> bool:
     """An oracle independent of the writer: can any text carry this command's value?"""
-    value = command.content if isinstance(command, Message) else command.value
+    value = command.content if isinstance(command, ModelfileMessage) else command.value
     if any(not (c.isprintable() or c in " \t\r\n") for c in value):
         return False
     if isinstance(command, Instruction) and command.keyword == "from":
@@ -249,7 +249,7 @@ def test_no_value_adds_or_removes_an_instruction(value: str, keyword: str) -> No
     for command in (
         Instruction(keyword, value),  # type: ignore[arg-type]
         Parameter("stop", value),
-        Message("user", value),
+        ModelfileMessage("user", value),
     ):
         modelfile = Modelfile([around[0], command, around[1]])
         try:

@@ -11,7 +11,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from tools.api.types import UploadProgressCallback
+from tools.api.types import ByteProgressCallback
 from tools.errors import FileChangedDuringUpload
 from tools.packaging.blobs import (
     DIGEST_DB_NAME,
@@ -222,7 +222,7 @@ class _AppendingClient:
     """Accepts the upload, but the file grows meanwhile (a writer still at work)."""
 
     async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: UploadProgressCallback | None = None
+        self, path: Path, digest: str, *, on_progress: ByteProgressCallback | None = None
     ) -> bool:
         with path.open("ab") as f:
             f.write(b"late bytes")
@@ -249,7 +249,7 @@ class _CountingClient:
         self.release = anyio.Event()
 
     async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: UploadProgressCallback | None = None
+        self, path: Path, digest: str, *, on_progress: ByteProgressCallback | None = None
     ) -> bool:
         self.in_flight += 1
         self.most = max(self.most, self.in_flight)

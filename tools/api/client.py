@@ -44,6 +44,7 @@ from pydantic import BaseModel, ValidationError
 from tools.api.host import is_loopback, resolve_base_url
 from tools.api.names import parse_model_name
 from tools.api.types import (
+    ByteProgressCallback,
     ChatResponse,
     CreateRequest,
     EmbedResponse,
@@ -57,7 +58,6 @@ from tools.api.types import (
     ShowResponse,
     ThinkLevel,
     ToolSpec,
-    UploadProgressCallback,
     VersionResponse,
 )
 from tools.errors import (
@@ -385,7 +385,7 @@ class OllamaClient:
         return response.status_code == 200
 
     async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: UploadProgressCallback | None = None
+        self, path: Path, digest: str, *, on_progress: ByteProgressCallback | None = None
     ) -> bool:
         """Upload a file as the blob `digest` unless the server already has it.
 
@@ -743,7 +743,7 @@ def normalize_digest(digest: str) -> str:
 
 
 async def _file_chunks(
-    path: Path, size: int, on_progress: UploadProgressCallback | None
+    path: Path, size: int, on_progress: ByteProgressCallback | None
 ) -> AsyncGenerator[bytes]:
     # Opened as a checked regular file: a FIFO or device here would block a worker thread forever.
     real = await anyio.to_thread.run_sync(path.resolve)

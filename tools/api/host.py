@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 from tools.errors import InvalidHost
 
 HOST_ENV = "OLLAMA_HOST"
-DEFAULT_HOST = "127.0.0.1"
+LOOPBACK_HOST = "127.0.0.1"
 DEFAULT_PORT = 11434
-DEFAULT_BASE_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+DEFAULT_BASE_URL = f"http://{LOOPBACK_HOST}:{DEFAULT_PORT}"
 
 _SCHEME_PORTS = {"http": 80, "https": 443}
 _HOSTNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?")
@@ -72,7 +72,7 @@ def _split_hostport(hostport: str, default_port: int) -> tuple[str, int]:
     else:
         hostname, colon, port_text_raw = hostport.partition(":")
         port_text = port_text_raw if colon else None
-        hostname = hostname or DEFAULT_HOST
+        hostname = hostname or LOOPBACK_HOST
         if not _HOSTNAME.fullmatch(hostname):
             raise InvalidHost(f"{hostname!r} is not a host name or IPv4 address")
     if hostname in _UNSPECIFIED:

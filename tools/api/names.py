@@ -17,12 +17,12 @@ from typing import Literal
 
 from tools.errors import InvalidModelName
 
-DEFAULT_HOST = "registry.ollama.ai"
+REGISTRY_HOST = "registry.ollama.ai"
 DEFAULT_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
 DEFAULT_SCHEME = "https"
 
-Source = Literal["local", "cloud"]
+RunLocation = Literal["local", "cloud"]
 PartKind = Literal["host", "namespace", "model", "tag"]
 
 _MAX_LEN: dict[PartKind, int] = {"host": 350, "namespace": 80, "model": 80, "tag": 80}
@@ -44,7 +44,7 @@ class ModelName:
     model: str
     tag: str
     # `x:cloud` and `x:local` name the same model `x` run from a chosen place.
-    source: Source | None = None
+    source: RunLocation | None = None
     # Only used to reach a registry; two names that differ in scheme are the same model.
     scheme: str = field(default=DEFAULT_SCHEME, compare=False)
 
@@ -56,7 +56,7 @@ class ModelName:
     @property
     def shortest(self) -> str:
         """Ollama's `DisplayShortest`: the defaults left out, the tag always kept."""
-        if self.host.lower() != DEFAULT_HOST:
+        if self.host.lower() != REGISTRY_HOST:
             prefix = f"{self.host}/{self.namespace}/"
         elif self.namespace.lower() != DEFAULT_NAMESPACE:
             prefix = f"{self.namespace}/"
@@ -129,14 +129,14 @@ def pull_name(text: str) -> str:
 # --- the grammar ----------------------------------------------------------------------------
 
 
-def _split_source(original: str, raw: str) -> tuple[str, Source | None]:
+def _split_source(original: str, raw: str) -> tuple[str, RunLocation | None]:
     base, source = _source_suffix(raw)
     if source is not None and _source_suffix(base)[1] is not None:
         raise InvalidModelName(original, f'use either :local or :cloud, not both: "{raw}"')
     return base, source
 
 
-def _source_suffix(raw: str) -> tuple[str, Source | None]:
+def _source_suffix(raw: str) -> tuple[str, RunLocation | None]:
     idx = raw.rfind(":")
     if idx < 0:
         return raw, None
@@ -155,7 +155,7 @@ def _has_explicit_tag(name: str) -> bool:
     return name.rfind(":") > name.rfind("/")
 
 
-def _parse_base(original: str, base: str, source: Source | None) -> ModelName:
+def _parse_base(original: str, base: str, source: RunLocation | None) -> ModelName:
     rest = base
     tag: str | None = None
     # The tag is cut at the last ':' only when no '/' follows it, so `host:port/ns/m` works.
@@ -180,7 +180,7 @@ def _parse_base(original: str, base: str, source: Source | None) -> ModelName:
         # with no host means the default host.
         scheme, _, host = host.partition("://")
     name = ModelName(
-        host=host or DEFAULT_HOST,
+        host=host or REGISTRY_HOST,
         namespace=namespace or DEFAULT_NAMESPACE,
         model=model,
         tag=tag or DEFAULT_TAG,

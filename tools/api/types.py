@@ -221,5 +221,5 @@ Message.model_rebuild()
 ProgressCallback = Callable[[ProgressResponse], Awaitable[None]]
 """Called with each progress line of pull, push and create."""
 
-UploadProgressCallback = Callable[[int, int], Awaitable[None]]
-"""Called as a blob upload advances, with (bytes done, bytes total)."""
+ByteProgressCallback = Callable[[int, int], Awaitable[None]]
+"""Called with (bytes done, bytes total) as a file is hashed or uploaded as a blob."""

@@ -35,12 +35,12 @@ from tools.shared.singleflight import SingleFlight
 __all__ = [
     "DB_FILE_NAME",
     "DEFAULT_TTL",
+    "AnswerSource",
     "CacheEntry",
     "CacheKey",
     "Cached",
     "Clock",
     "MetadataCache",
-    "Source",
 ]
 
 DEFAULT_TTL = 24 * 60 * 60.0  # seconds
@@ -49,7 +49,7 @@ DB_FILE_NAME = "metadata.sqlite3"
 Clock = Callable[[], float]
 """Seconds since the epoch (`time.time`); injectable so tests need no sleeps."""
 
-Source = Literal["live", "cache", "stale", "disk"]
+AnswerSource = Literal["live", "cache", "stale", "disk"]
 """Where a value came from:
 
 * `live`: just fetched from Ollama;
@@ -68,7 +68,7 @@ class Cached(Generic[T]):
     values read from disk)."""
 
     value: T
-    source: Source
+    source: AnswerSource
     cached_at: datetime | None = None
 
     @property
@@ -170,7 +170,7 @@ class MetadataCache:
         return 0 <= age < (self.ttl if max_age is None else max_age)
 
     @staticmethod
-    def wrap(entry: CacheEntry, source: Source) -> Cached[CacheEntry]:
+    def wrap(entry: CacheEntry, source: AnswerSource) -> Cached[CacheEntry]:
         """`entry` with its provenance; `cached_at` is when it was stored."""
         return Cached(entry, source, datetime.fromtimestamp(entry.stored_at, UTC))
 

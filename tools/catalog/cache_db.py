@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from tools.shared.sqlite_file import connect, is_damaged, remove_database_files, sqlite_code
+
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
@@ -37,8 +39,6 @@ CREATE TABLE IF NOT EXISTS entries (
     PRIMARY KEY (host, kind, name)
 ) WITHOUT ROWID
 """
-# sqlite result codes that mean the file itself is bad, so rebuilding it is the cure.
-_DAMAGED = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 _SETUP_ATTEMPTS = 5
 
 R = TypeVar("R")
@@ -129,18 +129,18 @@ class CacheDatabase:
                 try:
                     return operation(self._connection())
                 except sqlite3.Error as exc:
-                    if _code(exc) == sqlite3.SQLITE_BUSY:
+                    if sqlite_code(exc) == sqlite3.SQLITE_BUSY:
                         self._report(
                             f"metadata cache {self.path} stayed locked by another process for "
                             f"{self._busy_timeout}s; going on without it this time"
                         )
                         return fallback
                     self._disconnect()
-                    if attempt == 1 and _is_damaged(exc):
+                    if attempt == 1 and is_damaged(exc):
                         logger.warning(
                             "metadata cache %s is damaged (%s); rebuilding it empty", self.path, exc
                         )
-                        self._remove_files()
+                        remove_database_files(self.path)
                         continue
                     self._report(
                         f"metadata cache {self.path} cannot be used ({exc}); carrying on without it"
@@ -157,19 +157,12 @@ class CacheDatabase:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
+            self._conn = connect(
                 self.path,
-                timeout=self._busy_timeout,
+                busy_timeout=self._busy_timeout,
+                set_up=_set_up,
                 isolation_level=None,  # autocommit: each statement is its own short transaction
-                check_same_thread=False,  # used from worker threads, one at a time under the lock
             )
-            try:
-                _set_up(conn)
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
         return self._conn
 
     def _disconnect(self) -> None:
@@ -177,13 +170,6 @@ class CacheDatabase:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
             self._conn = None
-
-    def _remove_files(self) -> None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            try:
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-            except OSError as exc:
-                logger.warning("could not remove %s%s: %s", self.path, suffix, exc)
 
     def _report(self, message: str) -> None:
         # Warn once per distinct problem; a cache that keeps failing must not flood the log.
@@ -216,17 +202,8 @@ def _set_up(conn: sqlite3.Connection) -> None:
                     raise
             return
         except sqlite3.OperationalError as exc:
-            if attempt == _SETUP_ATTEMPTS or _code(exc) != sqlite3.SQLITE_BUSY:
+            if attempt == _SETUP_ATTEMPTS or sqlite_code(exc) != sqlite3.SQLITE_BUSY:
                 raise
-
-
-def _code(exc: sqlite3.Error) -> int:
-    """The primary sqlite result code (extended codes carry it in the low byte)."""
-    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
-
-
-def _is_damaged(exc: sqlite3.Error) -> bool:
-    return _code(exc) in _DAMAGED
 
 
 def _marks(items: list[str]) -> str:

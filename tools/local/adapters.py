@@ -7,12 +7,13 @@ Accepted layouts (contract 13.1, 13.3, 13.4):
 * one GGUF LoRA file (`general.type` = adapter, `adapter.type` = lora).
 
 Safetensors adapters are converted by Ollama, and only onto a base whose GGUF architecture is
-`llama` or `gemma2`; a GGUF adapter must name its base's architecture. `check_base` tests both.
+`llama` or `gemma2`; a GGUF adapter must name its base's architecture. `adapter_base.check_base`
+tests both.
 
 Errors follow the seed's contract: a missing path is `FileNotFoundError`; an invalid adapter is
 `InvalidAdapter` (a `ValueError`) naming the file and the problem; a base that cannot take the
-adapter is `AdapterBaseMismatch` (also a `ValueError`). Every path goes through the caller's
-`AllowedRoots`.
+adapter is `AdapterBaseMismatch` (also a `ValueError`, checked in `adapter_base`). Every path
+goes through the caller's `AllowedRoots`.
 """
 
 from __future__ import annotations
@@ -28,23 +29,21 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from tools.errors import (
-    AdapterBaseMismatch,
     GGUFFormatError,
     InvalidAdapter,
     SafetensorsFormatError,
+)
+from tools.local.adapter_files import (
+    ADAPTER_CONFIG_NAME,
+    MLX_WEIGHTS_NAME,
+    PEFT_WEIGHTS_NAME,
+    PICKLE_WEIGHTS_NAME,
 )
 from tools.local.gguf_reader import GGUF_MAGIC, read_gguf_header
 from tools.local.path_gate import AllowedRoots, open_regular
 from tools.local.safetensors_reader import SafetensorsHeader, read_safetensors_header
 
-CONFIG_NAME = "adapter_config.json"
-PEFT_WEIGHTS_NAME = "adapter_model.safetensors"
-MLX_WEIGHTS_NAME = "adapters.safetensors"
-PICKLE_WEIGHTS_NAME = "adapter_model.bin"
 MAX_CONFIG_BYTES = 4 << 20
-
-SAFETENSORS_BASE_ARCHITECTURES = frozenset({"llama", "gemma2"})
-"""Base GGUF architectures Ollama converts safetensors adapters for (convert.ConvertAdapter)."""
 
 CONVERTIBLE_DTYPES = frozenset({"F32", "F16", "BF16", "F8_E4M3"})
 """Tensor dtypes Ollama's safetensors reader takes; any other fails with `unknown data type`."""
@@ -80,19 +79,25 @@ class AdapterFile(BaseModel):
     size: int
 
 
-class AdapterInfo(BaseModel):
-    """What the headers and `adapter_config.json` say about an adapter."""
+class AdapterSummary(BaseModel):
+    """The facts about an adapter a report shows: its layout and what its config says."""
 
     model_config = ConfigDict(frozen=True)
 
     layout: AdapterLayout
     path: Path
-    files: tuple[AdapterFile, ...]
     architecture: str | None = None  # GGUF `general.architecture`
     rank: int | None = None
     alpha: float | None = None
     target_modules: list[str] | str | None = None
     base_model_name_or_path: str | None = None
+
+
+class AdapterInfo(AdapterSummary):
+    """What the headers and `adapter_config.json` say about an adapter: the summary, plus the
+    files to upload and what the checks against a base need."""
+
+    files: tuple[AdapterFile, ...]
     lora_pairs: int = 0  # lora_A/lora_B pairs (safetensors) or LoRA tensors (GGUF)
     hidden_size: int | None = None  # input size of the attention/MLP projections, when seen
     warnings: tuple[str, ...] = ()
@@ -106,6 +111,12 @@ class AdapterInfo(BaseModel):
     def total_size(self) -> int:
         return sum(f.size for f in self.files)
 
+    def summary(self) -> AdapterSummary:
+        """The summary alone, for reports."""
+        return AdapterSummary.model_validate(
+            self.model_dump(include=set(AdapterSummary.model_fields))
+        )
+
 
 def inspect_adapter(path: str | os.PathLike[str], *, allowed: AllowedRoots) -> AdapterInfo:
     """Recognise the adapter at `path` and check it from headers alone. Blocking I/O."""
@@ -117,7 +128,7 @@ def inspect_adapter(path: str | os.PathLike[str], *, allowed: AllowedRoots) -> A
         return _inspect_gguf(path, file_real)
     given = allowed.absolute(path)
     if file_real.name.endswith(".safetensors") or given.name.endswith(".safetensors"):
-        config = given.parent / CONFIG_NAME
+        config = given.parent / ADAPTER_CONFIG_NAME
         return _inspect_safetensors(path, given, config, AdapterLayout.SAFETENSORS_FILE, allowed)
     if file_real.name.endswith(".bin"):
         raise InvalidAdapter(path, _pickle_problem())
@@ -139,12 +150,12 @@ def _starts_with_gguf_magic(real: Path) -> bool:
 def _inspect_directory(
     given: str | os.PathLike[str], real: Path, allowed: AllowedRoots
 ) -> AdapterInfo:
-    config = real / CONFIG_NAME
+    config = real / ADAPTER_CONFIG_NAME
     if not config.exists():
         raise InvalidAdapter(
             given,
-            f"the directory has no {CONFIG_NAME}; a PEFT LoRA adapter directory holds "
-            f"{CONFIG_NAME} and {PEFT_WEIGHTS_NAME} (written by PEFT's save_pretrained)",
+            f"the directory has no {ADAPTER_CONFIG_NAME}; a PEFT LoRA adapter directory holds "
+            f"{ADAPTER_CONFIG_NAME} and {PEFT_WEIGHTS_NAME} (written by PEFT's save_pretrained)",
         )
     for name in (PEFT_WEIGHTS_NAME, MLX_WEIGHTS_NAME):
         weights = real / name
@@ -156,7 +167,8 @@ def _inspect_directory(
         raise InvalidAdapter(given, f"{PICKLE_WEIGHTS_NAME}: " + _pickle_problem())
     raise InvalidAdapter(
         given,
-        f"the directory has {CONFIG_NAME} but no {PEFT_WEIGHTS_NAME} (or MLX {MLX_WEIGHTS_NAME})",
+        f"the directory has {ADAPTER_CONFIG_NAME} but no {PEFT_WEIGHTS_NAME} "
+        f"(or MLX {MLX_WEIGHTS_NAME})",
     )
 
 
@@ -173,7 +185,8 @@ def _inspect_safetensors(
     except FileNotFoundError:
         raise InvalidAdapter(
             given,
-            f"no {CONFIG_NAME} beside {weights.name}; Ollama needs the adapter's {CONFIG_NAME} "
+            f"no {ADAPTER_CONFIG_NAME} beside {weights.name}; "
+            f"Ollama needs the adapter's {ADAPTER_CONFIG_NAME} "
             "(it reads lora_alpha from it) next to the weights",
         ) from None
     settings = _read_config(config_real)
@@ -190,7 +203,7 @@ def _inspect_safetensors(
         layout=layout,
         path=allowed.resolve(given),
         files=(
-            AdapterFile(key=CONFIG_NAME, path=config_real, size=config_real.stat().st_size),
+            AdapterFile(key=ADAPTER_CONFIG_NAME, path=config_real, size=config_real.stat().st_size),
             AdapterFile(key=key, path=weights_real, size=weights_real.stat().st_size),
         ),
         rank=settings.rank,
@@ -216,7 +229,7 @@ def _read_config(real: Path) -> _ConfigSummary:
         raw = stream.read(MAX_CONFIG_BYTES + 1)
     if len(raw) > MAX_CONFIG_BYTES:
         raise InvalidAdapter(
-            real, f"too large for an {CONFIG_NAME} (over {MAX_CONFIG_BYTES} bytes)"
+            real, f"too large for an {ADAPTER_CONFIG_NAME} (over {MAX_CONFIG_BYTES} bytes)"
         )
     try:
         config = json.loads(raw.decode("utf-8-sig"))
@@ -401,89 +414,6 @@ def _inspect_gguf(given: str | os.PathLike[str], real: Path) -> AdapterInfo:
         alpha=header.number("adapter.lora.alpha"),
         lora_pairs=header.tensor_count,
     )
-
-
-# --- does the base model fit? ---------------------------------------------------------------
-
-
-class BaseModelFacts(BaseModel):
-    """What `/api/show` says about the base, reduced to what the checks need."""
-
-    name: str
-    architecture: str | None = None  # model_info general.architecture, else details.family
-    embedding_length: int | None = None
-    capabilities: tuple[str, ...] = ()
-
-
-def check_base(adapter: AdapterInfo, base: BaseModelFacts) -> list[str]:
-    """Raise `AdapterBaseMismatch` if the base cannot take the adapter; return softer warnings.
-
-    Hard failures: a safetensors adapter on a base Ollama cannot convert for; a GGUF adapter whose
-    architecture differs from the base's; a projection size that differs from the base's hidden
-    size. `base_model_name_or_path` is only compared loosely (a hub id and an Ollama tag rarely
-    match exactly), so a disagreement there is a warning.
-    """
-    arch = base.architecture
-    if base.capabilities and "completion" not in base.capabilities:
-        raise AdapterBaseMismatch(
-            f"base model {base.name!r} cannot generate text (capabilities: "
-            f"{', '.join(base.capabilities)}); a LoRA adapter needs a completion model"
-        )
-    if adapter.needs_conversion and arch not in SAFETENSORS_BASE_ARCHITECTURES:
-        raise AdapterBaseMismatch(
-            f"base model {base.name!r} has architecture {arch!r}; Ollama converts safetensors "
-            "LoRA adapters only onto 'llama' or 'gemma2' bases; pick such a base, or convert the "
-            "adapter to GGUF first (llama.cpp convert_lora_to_gguf.py)"
-        )
-    if adapter.architecture is not None and arch is not None and adapter.architecture != arch:
-        raise AdapterBaseMismatch(
-            f"the GGUF adapter was made for architecture {adapter.architecture!r} but base model "
-            f"{base.name!r} is {arch!r}"
-        )
-    if (
-        adapter.hidden_size
-        and base.embedding_length
-        and adapter.hidden_size != base.embedding_length
-    ):
-        raise AdapterBaseMismatch(
-            f"the adapter's projections take inputs of size {adapter.hidden_size} but base model "
-            f"{base.name!r} has embedding length {base.embedding_length}; it was trained on a "
-            "model of another size"
-        )
-    warnings: list[str] = []
-    trained_on = adapter.base_model_name_or_path
-    expected = guess_architecture(trained_on) if trained_on else None
-    if trained_on and expected and arch and expected != arch:
-        warnings.append(
-            f"adapter_config.json says the adapter was trained on {trained_on!r} (a {expected} "
-            f"model) but base model {base.name!r} is {arch!r}"
-        )
-    return warnings
-
-
-# Ordered: the first marker found in a hub id names the GGUF architecture Ollama gives that family.
-_ARCH_MARKERS: tuple[tuple[str, str], ...] = (
-    ("gemma-2", "gemma2"),
-    ("gemma2", "gemma2"),
-    ("gemma-3", "gemma3"),
-    ("gemma3", "gemma3"),
-    ("gemma", "gemma"),
-    ("qwen3", "qwen3"),
-    ("qwen2", "qwen2"),
-    ("phi-3", "phi3"),
-    ("phi3", "phi3"),
-    ("mistral", "llama"),
-    ("llama", "llama"),
-)
-
-
-def guess_architecture(model_id: str) -> str | None:
-    """A loose guess at a hub id's GGUF architecture, e.g. 'meta-llama/Llama-3.2-1B' → 'llama'."""
-    text = model_id.lower()
-    for marker, arch in _ARCH_MARKERS:
-        if marker in text:
-            return arch
-    return None
 
 
 def _is_int(value: Any) -> bool:

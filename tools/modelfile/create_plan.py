@@ -50,12 +50,11 @@ from tools.errors import (
     CreatePlanError,
     PathNotFound,
 )
-from tools.local.path_gate import open_regular
-from tools.modelfile.document import Instruction, Message, Modelfile, Parameter, parse
+from tools.local.adapter_files import ADAPTER_CONFIG_NAME
+from tools.local.path_gate import PathGate, open_regular
+from tools.modelfile.document import Instruction, Modelfile, ModelfileMessage, Parameter, parse
 from tools.modelfile.folder_rules import (
-    ADAPTER_CONFIG,
     FoundFile,
-    PathGate,
     adapter_folder_files,
     model_folder_files,
 )
@@ -98,7 +97,7 @@ class CreatePlan:
     system: str | None = None
     license: tuple[str, ...] = ()
     parameters: Mapping[str, ParameterValue] = field(default_factory=dict)
-    messages: tuple[Message, ...] = ()
+    messages: tuple[ModelfileMessage, ...] = ()
     renderer: str | None = None
     parser: str | None = None
     requires: str | None = None
@@ -182,13 +181,13 @@ class _Builder:
         self.draft_paths: list[Path] = []
         self.texts: dict[str, str] = {}
         self.licenses: list[str] = []
-        self.messages: list[Message] = []
+        self.messages: list[ModelfileMessage] = []
         self.parameters: list[tuple[str, str]] = []
 
-    def add(self, command: Instruction | Parameter | Message) -> None:
+    def add(self, command: Instruction | Parameter | ModelfileMessage) -> None:
         if isinstance(command, Parameter):
             self.parameters.append((command.name, command.value))
-        elif isinstance(command, Message):
+        elif isinstance(command, ModelfileMessage):
             self.messages.append(command)
         elif command.keyword == "from":
             self._add_from(command.value)
@@ -262,13 +261,13 @@ class _Builder:
         real = self._readable_file(path)
         if path.name.endswith(".safetensors"):
             # Ollama converts a safetensors adapter with the config that sits beside it.
-            config = path.parent / ADAPTER_CONFIG
+            config = path.parent / ADAPTER_CONFIG_NAME
             try:
                 real_config = self._readable_file(config)
             except FileNotFoundError as missing:
                 raise PathNotFound(
                     errno.ENOENT,
-                    f"a safetensors ADAPTER needs {ADAPTER_CONFIG} beside it",
+                    f"a safetensors ADAPTER needs {ADAPTER_CONFIG_NAME} beside it",
                     str(config),
                 ) from missing
             return [(path, real), (config, real_config)]

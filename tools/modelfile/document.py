@@ -1,7 +1,7 @@
 """Modelfiles as data: read, write, generate, and start one from an installed model.
 
 A `Modelfile` is an ordered tuple of commands: `Instruction` (FROM, ADAPTER, DRAFT, LICENSE,
-TEMPLATE, SYSTEM, RENDERER, PARSER, REQUIRES), `Parameter` and `Message`.
+TEMPLATE, SYSTEM, RENDERER, PARSER, REQUIRES), `Parameter` and `ModelfileMessage`.
 
 * `parse(text)` reads one exactly as `ollama create` does (`tools.modelfile.syntax`), raising
   `ModelfileError` with Ollama's wording.
@@ -55,9 +55,9 @@ __all__ = [
     "Command",
     "Instruction",
     "Keyword",
-    "Message",
     "Modelfile",
     "ModelfileError",
+    "ModelfileMessage",
     "Parameter",
     "Role",
     "UnrepresentableValueError",
@@ -117,7 +117,7 @@ class Parameter:
 
 
 @dataclass(frozen=True, slots=True)
-class Message:
+class ModelfileMessage:
     """`MESSAGE role content`, with role system, user or assistant."""
 
     role: Role
@@ -129,7 +129,7 @@ class Message:
         _require_text(self.content, f"MESSAGE {self.role}")
 
 
-Command: TypeAlias = Instruction | Parameter | Message
+Command: TypeAlias = Instruction | Parameter | ModelfileMessage
 
 
 def _require_text(value: object, field: str) -> None:
@@ -146,7 +146,7 @@ class Modelfile:
     def __post_init__(self) -> None:
         commands = tuple(self.commands)
         for command in commands:
-            if not isinstance(command, Instruction | Parameter | Message):
+            if not isinstance(command, Instruction | Parameter | ModelfileMessage):
                 raise TypeError(f"not a Modelfile command: {command!r}")
         object.__setattr__(self, "commands", commands)
 
@@ -166,8 +166,8 @@ class Modelfile:
         return [c for c in self.commands if isinstance(c, Parameter)]
 
     @property
-    def messages(self) -> list[Message]:
-        return [c for c in self.commands if isinstance(c, Message)]
+    def messages(self) -> list[ModelfileMessage]:
+        return [c for c in self.commands if isinstance(c, ModelfileMessage)]
 
 
 def parse(text: str | bytes) -> Modelfile:
@@ -190,7 +190,7 @@ def _command(raw: RawCommand) -> Command:
     if raw.instruction == "parameter":
         return Parameter(raw.name, raw.value)
     if raw.instruction == "message":
-        return Message(_role(raw.name), raw.value)
+        return ModelfileMessage(_role(raw.name), raw.value)
     return Instruction(_keyword(raw.instruction), raw.value)
 
 
@@ -216,7 +216,7 @@ def render(modelfile: Modelfile) -> str:
 def _field(command: Command) -> str:
     if isinstance(command, Parameter):
         return f"PARAMETER {command.name}"
-    if isinstance(command, Message):
+    if isinstance(command, ModelfileMessage):
         return f"MESSAGE {command.role}"
     return command.keyword.upper()
 
@@ -224,7 +224,7 @@ def _field(command: Command) -> str:
 def _line(command: Command, field: str) -> str:
     if isinstance(command, Parameter):
         return f"PARAMETER {command.name} {encode_value(command.value, field)}"
-    if isinstance(command, Message):
+    if isinstance(command, ModelfileMessage):
         return f"MESSAGE {command.role} {encode_value(command.content, field)}"
     style = _STYLES.get(command.keyword, "plain")
     return f"{command.keyword.upper()} {encode_value(command.value, field, style)}"
@@ -241,7 +241,7 @@ def generate_modelfile(
     system_prompt: str | None = None,
     template: str | None = None,
     parameters: Mapping[str, object] | None = None,
-    messages: Iterable[Message | Mapping[str, str]] | None = None,
+    messages: Iterable[ModelfileMessage | Mapping[str, str]] | None = None,
     license: str | Sequence[str] | None = None,  # the seed's name, though it shadows a builtin
 ) -> str:
     """The seed connector's Modelfile text, in its layout, checked and injection-safe.
@@ -298,15 +298,15 @@ def generate_modelfile(
     return "\n\n".join("\n".join(section) for section in sections)
 
 
-def _as_message(message: Message | Mapping[str, str], field: str) -> Message:
-    if isinstance(message, Message):
+def _as_message(message: ModelfileMessage | Mapping[str, str], field: str) -> ModelfileMessage:
+    if isinstance(message, ModelfileMessage):
         return message
     role, content = message.get("role"), message.get("content")
     if role not in ROLES:
         raise UnrepresentableValueError(field, f"{INVALID_ROLE}, not {role!r}")
     if not isinstance(content, str):
         raise UnrepresentableValueError(field, "its content must be a string")
-    return Message(_role(role), content)
+    return ModelfileMessage(_role(role), content)
 
 
 _SHOWN_NAME = re.compile(r"^# FROM (\S+)[ \t]*$", re.MULTILINE)

@@ -27,19 +27,16 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Final, TypeAlias
 
 from tools.errors import AdapterFormatError, ContentTypeError, InsecurePathError, NoModelFilesError
-from tools.local.path_gate import open_regular
+from tools.local.adapter_files import ADAPTER_CONFIG_NAME, PICKLE_WEIGHTS_NAME
+from tools.local.path_gate import PathGate, open_regular
 from tools.modelfile.content_sniff import OCTET_STREAM, SNIFF_LENGTH, detect_content_type
 
-PathGate: TypeAlias = Callable[[Path], Path]
 FoundFile: TypeAlias = tuple[Path, Path]  # (named, real)
 
-ADAPTER_CONFIG: Final = "adapter_config.json"
-PICKLE_ADAPTER: Final = "adapter_model.bin"
 
 _ZIP: Final = "application/zip"
 _TEXT: Final = "text/plain"
@@ -143,16 +140,16 @@ def adapter_folder_files(real_dir: Path, readable: PathGate) -> list[FoundFile]:
     folder rules, which find e.g. a GGUF LoRA.
     """
     folder = _Folder(real_dir, readable)
-    config = folder.matches(ADAPTER_CONFIG)
+    config = folder.matches(ADAPTER_CONFIG_NAME)
     if not config:
         return model_folder_files(real_dir, readable)
     weights = folder.matches("*.safetensors")
     if weights:
         return folder.take(config + weights, None) or []
-    if folder.matches(PICKLE_ADAPTER):
+    if folder.matches(PICKLE_WEIGHTS_NAME):
         raise AdapterFormatError(
-            f"{str(real_dir / PICKLE_ADAPTER)!r} is a PyTorch pickle, which Ollama cannot read "
-            "(it answers `unknown type`); save the adapter as safetensors "
+            f"{str(real_dir / PICKLE_WEIGHTS_NAME)!r} is a PyTorch pickle, "
+            "which Ollama cannot read (it answers `unknown type`); save the adapter as safetensors "
             "(PEFT: save_pretrained(..., safe_serialization=True))"
         )
-    raise NoModelFilesError(real_dir, f"no *.safetensors weights beside {ADAPTER_CONFIG}")
+    raise NoModelFilesError(real_dir, f"no *.safetensors weights beside {ADAPTER_CONFIG_NAME}")

@@ -25,7 +25,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -33,20 +32,18 @@ from typing import Protocol
 import anyio
 import anyio.to_thread
 
-from tools.api.types import UploadProgressCallback
+from tools.api.types import ByteProgressCallback
 from tools.errors import FileChangedDuringUpload, OllamaAPIError
 from tools.local.path_gate import open_regular
 from tools.shared.cache_dir import default_cache_dir
 from tools.shared.singleflight import SingleFlight
+from tools.shared.sqlite_file import open_with_recovery
 
 logger = logging.getLogger(__name__)
 
 HASH_CHUNK_SIZE = 8 << 20
 DIGEST_DB_NAME = "digests.sqlite3"
 _BUSY_TIMEOUT = 5.0
-
-ByteProgress = Callable[[int, int], Awaitable[None]]
-"""Called with (bytes done, bytes total) as a file is hashed or uploaded."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,7 @@ async def sha256_file(
     real: Path,
     *,
     expected: os.stat_result | None = None,
-    on_progress: ByteProgress | None = None,
+    on_progress: ByteProgressCallback | None = None,
     chunk_size: int = HASH_CHUNK_SIZE,
 ) -> str:
     """`sha256:<hex>` of the file at `real` (a gated real path), read in worker threads."""
@@ -117,6 +114,12 @@ CREATE TABLE IF NOT EXISTS digests (
 """
 
 
+def _set_up(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(_SCHEMA)
+    conn.commit()
+
+
 class DigestCache:
     """Digests remembered across runs. Methods are async; sqlite work runs in worker threads.
 
@@ -149,7 +152,7 @@ class DigestCache:
         await anyio.to_thread.run_sync(self._store, identity, digest)
 
     async def digest(
-        self, real: Path, st: os.stat_result, *, on_progress: ByteProgress | None = None
+        self, real: Path, st: os.stat_result, *, on_progress: ByteProgressCallback | None = None
     ) -> tuple[str, bool]:
         """The file's digest and whether it came from the cache; hashes (once) on a miss."""
         identity = FileIdentity.of(real, st)
@@ -182,35 +185,22 @@ class DigestCache:
         if self._opened or self.path is None:
             return self._conn
         self._opened = True
+        path = self.path
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = self._open(self.path)
+            self._conn = open_with_recovery(
+                path,
+                busy_timeout=_BUSY_TIMEOUT,
+                set_up=_set_up,
+                on_damaged=lambda _: logger.warning(
+                    "digest cache %s is damaged; starting it afresh", path
+                ),
+            )
         except (OSError, sqlite3.Error) as exc:
             logger.warning(
                 "digest cache %s cannot be used (%s); hashing without it", self.path, exc
             )
             self._conn = None
         return self._conn
-
-    @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
-        for attempt in range(2):
-            conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT, check_same_thread=False)
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute(_SCHEMA)
-                conn.commit()
-                return conn
-            except sqlite3.DatabaseError:
-                conn.close()
-                if attempt:
-                    raise
-                # Not a database, or damaged: it only holds digests, so start it afresh.
-                logger.warning("digest cache %s is damaged; starting it afresh", path)
-                for suffix in ("", "-wal", "-shm"):
-                    with contextlib.suppress(FileNotFoundError):
-                        Path(f"{path}{suffix}").unlink()
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _load(self, identity: FileIdentity) -> str | None:
         with self._lock:
@@ -269,7 +259,7 @@ class BlobClient(Protocol):
     """The part of `OllamaClient` that uploads need."""
 
     async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: UploadProgressCallback | None = None
+        self, path: Path, digest: str, *, on_progress: ByteProgressCallback | None = None
     ) -> bool: ...
 
 
@@ -279,7 +269,7 @@ async def upload_file(
     digest: str,
     identity: FileIdentity,
     *,
-    on_progress: ByteProgress | None = None,
+    on_progress: ByteProgressCallback | None = None,
 ) -> bool:
     """Upload `real` as blob `digest` unless Ollama has it; True if bytes were sent.
 

@@ -31,14 +31,14 @@ import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.api.client import JSON_CREATE_VERSION
-from tools.api.names import DEFAULT_HOST, DEFAULT_NAMESPACE, ModelName, parse_model_name
+from tools.api.names import DEFAULT_NAMESPACE, REGISTRY_HOST, ModelName, parse_model_name
 from tools.api.types import (
+    ByteProgressCallback,
     CreateRequest,
     ListResponse,
     ProgressCallback,
     ProgressResponse,
     ShowResponse,
-    UploadProgressCallback,
 )
 from tools.errors import (
     BaseModelNotInstalled,
@@ -51,13 +51,8 @@ from tools.errors import (
     PushFailed,
     UnsupportedServer,
 )
-from tools.local.adapters import (
-    AdapterInfo,
-    AdapterLayout,
-    BaseModelFacts,
-    check_base,
-    inspect_adapter,
-)
+from tools.local.adapter_base import BaseModelFacts, check_base
+from tools.local.adapters import AdapterInfo, AdapterSummary, inspect_adapter
 from tools.local.path_gate import AllowedRoots, deny_all, open_regular
 from tools.modelfile.create_plan import CreatePlan, expand_path, to_create_request
 from tools.modelfile.document import Modelfile, generate_modelfile, parse
@@ -149,16 +144,6 @@ class PushOutcome(BaseModel):
     statuses: list[str]
 
 
-class AdapterSummary(BaseModel):
-    layout: AdapterLayout
-    path: Path
-    architecture: str | None = None
-    rank: int | None = None
-    alpha: float | None = None
-    target_modules: list[str] | str | None = None
-    base_model_name_or_path: str | None = None
-
-
 class PackageReport(CreateResult):
     """What `package_adapter` did, honestly: what was created, sent, skipped and pushed."""
 
@@ -192,7 +177,7 @@ class PackagingClient(Protocol):
     ) -> AsyncGenerator[ProgressResponse]: ...
     def create_stream(self, request: CreateRequest) -> AsyncGenerator[ProgressResponse]: ...
     async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: UploadProgressCallback | None = None
+        self, path: Path, digest: str, *, on_progress: ByteProgressCallback | None = None
     ) -> bool: ...
 
 
@@ -262,7 +247,7 @@ async def package_adapter(
         base_model=base.shortest,
         base_architecture=facts.architecture,
         base_pulled=pulled,
-        adapter=_summary(adapter),
+        adapter=adapter.summary(),
         modelfile=modelfile,
         warnings=warnings,
     )
@@ -276,7 +261,7 @@ async def package_adapter(
 
 
 def _require_pushable(name: ModelName) -> None:
-    if name.host.lower() == DEFAULT_HOST and name.namespace.lower() == DEFAULT_NAMESPACE:
+    if name.host.lower() == REGISTRY_HOST and name.namespace.lower() == DEFAULT_NAMESPACE:
         raise NotPushable(
             f"cannot push {name.shortest!r}: a pushed model needs your ollama.com namespace, "
             "e.g. 'you/my-model:latest' (namespace/model[:tag])"
@@ -339,18 +324,6 @@ def _base_facts(base: ModelName, shown: ShowResponse) -> BaseModelFacts:
         if isinstance(length, int) and not isinstance(length, bool)
         else None,
         capabilities=tuple(shown.capabilities or ()),
-    )
-
-
-def _summary(adapter: AdapterInfo) -> AdapterSummary:
-    return AdapterSummary(
-        layout=adapter.layout,
-        path=adapter.path,
-        architecture=adapter.architecture,
-        rank=adapter.rank,
-        alpha=adapter.alpha,
-        target_modules=adapter.target_modules,
-        base_model_name_or_path=adapter.base_model_name_or_path,
     )
 
 
