@@ -14,13 +14,13 @@ Folders by job, each owning one part of the connector (its docstring says what):
 The public names are re-exported here: `from tools import OllamaConnector, OllamaClient, ...`.
 """
 
+from tools.api.bodies import CreateRequest, ToolFunction, ToolSpec
 from tools.api.client import OllamaClient
 from tools.api.host import resolve_base_url
 from tools.api.names import ModelName, is_valid_model_name, parse_model_name, same_model
 from tools.api.types import (
     ByteProgressCallback,
     ChatResponse,
-    CreateRequest,
     EmbedResponse,
     GenerateResponse,
     ListResponse,
@@ -32,8 +32,6 @@ from tools.api.types import (
     ProgressResponse,
     RunningModel,
     ShowResponse,
-    ToolFunction,
-    ToolSpec,
     VersionResponse,
 )
 from tools.catalog.cache import Cached, MetadataCache

@@ -9,16 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.ollama_double import OllamaDouble, reply_for, thinking_for
+from tools.api.bodies import CreateRequest, ToolFunction, ToolSpec
 from tools.api.client import OllamaClient
-from tools.api.types import (
-    ChatResponse,
-    CreateRequest,
-    GenerateResponse,
-    Message,
-    ProgressResponse,
-    ToolFunction,
-    ToolSpec,
-)
+from tools.api.types import ChatResponse, GenerateResponse, Message, ProgressResponse
 
 CHAT_MODEL = "llama3.2"  # completion + tools
 EMBED_MODEL = "all-minilm"  # embedding only

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.ollama_double import OllamaDouble
+from tools.api.bodies import CreateRequest, ToolFunction, ToolSpec
 from tools.api.client import OllamaClient
 from tools.api.names import is_valid_model_name
-from tools.api.types import CreateRequest, ToolFunction, ToolSpec
 from tools.errors import (
     InvalidModelName,
     ModelNotFound,

@@ -12,8 +12,9 @@ import anyio
 import pytest
 
 from tests.ollama_double import OllamaDouble, reply_for
+from tools.api.bodies import CreateRequest
 from tools.api.client import OllamaClient
-from tools.api.types import CreateRequest, ProgressResponse
+from tools.api.types import ProgressResponse
 from tools.errors import (
     OllamaAPIError,
     OllamaTimeout,

@@ -13,8 +13,9 @@ from typing import Any
 import httpx2
 import pytest
 
+from tools.api.bodies import CreateRequest
 from tools.api.client import OllamaClient, normalize_digest
-from tools.api.types import CreateRequest, Message
+from tools.api.types import Message
 from tools.errors import (
     InvalidModelName,
     ModelNotFound,

@@ -13,8 +13,8 @@ import httpx2
 import pytest
 
 from tests.ollama_double import OllamaDouble
+from tools.api.bodies import CreateRequest
 from tools.api.client import OllamaClient
-from tools.api.types import CreateRequest
 from tools.catalog.cache import MetadataCache
 from tools.catalog.model_catalog import DEFAULT_LIST_MAX_AGE, ModelCatalog
 from tools.catalog.store import ModelStore

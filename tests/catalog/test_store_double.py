@@ -10,8 +10,9 @@ import pytest
 
 from tests.ollama_double import OllamaDouble
 from tests.ollama_double.ggufs import ModelSpec, write_model
+from tools.api.bodies import CreateRequest
 from tools.api.client import OllamaClient
-from tools.api.types import CreateRequest, ModelSummary
+from tools.api.types import ModelSummary
 from tools.catalog.store import ModelStore
 
 

@@ -1,7 +1,7 @@
-"""Ollama's requests and responses as pydantic models (contract section 2).
+"""Ollama's answers as pydantic models (contract section 2), and the callbacks that report them.
 
 Responses keep fields Ollama may add later (`extra="allow"`), so nothing a newer server sends is
-lost; requests are dumped with `exclude_none`, so unset fields never reach the wire.
+lost. The request bodies are in `tools.api.bodies`.
 """
 
 from __future__ import annotations
@@ -18,14 +18,6 @@ KeepAlive = float | str  # seconds, or a Go duration string such as "5m"
 
 class _Response(BaseModel):
     model_config = ConfigDict(extra="allow")
-
-
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    def body(self) -> dict[str, Any]:
-        """The JSON body as Ollama expects it: aliases applied, unset fields left out."""
-        return self.model_dump(by_alias=True, exclude_none=True)
 
 
 # --- models and their metadata -------------------------------------------------------------
@@ -140,41 +132,6 @@ class ProgressResponse(_Response):
     digest: str | None = None
     total: int | None = None
     completed: int | None = None
-
-
-# --- requests -----------------------------------------------------------------------------
-
-
-class CreateRequest(_Request):
-    """The JSON create request of Ollama >= 0.5.5 (contract section 5.1)."""
-
-    model: str
-    from_: str | None = Field(default=None, alias="from")
-    files: dict[str, str] | None = None
-    adapters: dict[str, str] | None = None
-    template: str | None = None
-    system: str | None = None
-    license: str | list[str] | None = None
-    parameters: dict[str, Any] | None = None
-    messages: list[dict[str, Any]] | None = None
-    quantize: str | None = None
-    renderer: str | None = None
-    parser: str | None = None
-    requires: str | None = None
-    stream: bool | None = None
-
-
-class ToolFunction(BaseModel):
-    name: str
-    description: str | None = None
-    parameters: dict[str, Any] | None = None
-
-
-class ToolSpec(BaseModel):
-    """A tool offered to a chat model (`type` is always "function" today)."""
-
-    type: Literal["function"] = "function"
-    function: ToolFunction
 
 
 # --- inference ----------------------------------------------------------------------------

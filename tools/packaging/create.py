@@ -30,11 +30,11 @@ import anyio
 import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.api.client import JSON_CREATE_VERSION
+from tools.api.answers import JSON_CREATE_VERSION
+from tools.api.bodies import CreateRequest
 from tools.api.names import DEFAULT_NAMESPACE, REGISTRY_HOST, ModelName, parse_model_name
 from tools.api.types import (
     ByteProgressCallback,
-    CreateRequest,
     ListResponse,
     ProgressCallback,
     ProgressResponse,

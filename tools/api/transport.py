@@ -1,0 +1,281 @@
+"""How requests reach Ollama and replies come back: one shared `httpx2.AsyncClient`, bounded
+retries, timeouts, and NDJSON framing. `OllamaClient` says what to send; this sends it.
+
+* Retries (exponential backoff with jitter, bounded): connection refused or reset on idempotent
+  requests (GET, HEAD, POST /api/show), and 503 "server busy" on any request. Nothing else.
+* Lines are split on `\\n` bytes only. httpx's `aiter_lines` also splits on U+0085 (NEL), which
+  Go's JSON encoder leaves unescaped (it escapes control characters, U+2028 and U+2029), so a model
+  that emits it would otherwise break the stream.
+* A stream that stops before its last line, whether the connection dropped or the body just
+  ended, raises `StreamInterrupted` (a `ConnectionError`): Ollama stopped, or the network did.
+* A connection that fails is `OllamaUnavailable`; a timeout that runs out is `OllamaTimeout`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing
+from importlib import metadata
+from typing import Any, TypeVar
+
+import anyio
+import httpx2
+from pydantic import BaseModel
+
+from tools.api.answers import (
+    FORBIDDEN_HINT,
+    Call,
+    decode_line,
+    decode_object,
+    error_for,
+    error_text,
+    raise_for_error_object,
+    validate,
+)
+from tools.api.host import is_loopback
+from tools.errors import OllamaTimeout, OllamaUnavailable, StreamInterrupted
+
+logger = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+_ResponseT = TypeVar("_ResponseT", bound=BaseModel)
+
+
+class Transport:
+    """Requests to one Ollama server at `base_url`; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout: float,
+        read_timeout: float | None,
+        metadata_timeout: float | None,
+        max_retries: int,
+        backoff_base: float,
+        backoff_max: float,
+        headers: Mapping[str, str] | None,
+        sleep: Sleep | None,
+        transport: httpx2.AsyncBaseTransport | None,
+    ) -> None:
+        self.base_url = base_url
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        # The version the server reported, once asked: an old server's errors name it.
+        self.server_version: str | None = None
+        self._sleep: Sleep = sleep or anyio.sleep
+        # Quick calls get a read timeout; long ones none, so first loads and big pulls can finish.
+        self._quick = httpx2.Timeout(
+            connect=connect_timeout, read=metadata_timeout, write=metadata_timeout, pool=None
+        )
+        self._long = httpx2.Timeout(
+            connect=connect_timeout, read=read_timeout, write=read_timeout, pool=None
+        )
+        self._http = httpx2.AsyncClient(
+            base_url=base_url,
+            headers=_headers(headers),
+            timeout=self._long,
+            follow_redirects=True,
+            # Like Go's http.ProxyFromEnvironment, never send loopback traffic through a proxy.
+            trust_env=not is_loopback(base_url),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- the three shapes of a reply ---------------------------------------------------------
+
+    async def json(
+        self,
+        call: Call,
+        body: Mapping[str, Any] | None,
+        model: type[_ResponseT],
+        *,
+        idempotent: bool,
+        long: bool = False,
+    ) -> _ResponseT:
+        """One JSON object, validated as `model`."""
+        response = await self.send(call, body, idempotent=idempotent, long=long)
+        try:
+            raw = await self.read(response, call)
+        finally:
+            await response.aclose()
+        data = decode_object(raw, call)
+        raise_for_error_object(data, call, lines_before=0, server_version=self.server_version)
+        return validate(model, data, call)
+
+    async def empty(self, call: Call, body: Mapping[str, Any] | None, *, idempotent: bool) -> None:
+        """A reply whose body does not matter, only its status."""
+        response = await self.send(call, body, idempotent=idempotent)
+        try:
+            await self.read(response, call)
+        finally:
+            await response.aclose()
+
+    async def stream(
+        self,
+        call: Call,
+        body: Mapping[str, Any],
+        model: type[_ResponseT],
+        finished: Callable[[_ResponseT], bool],
+    ) -> AsyncGenerator[_ResponseT]:
+        """NDJSON lines validated as `model`, until the one that `finished` accepts."""
+        response = await self.send(call, body, idempotent=False, long=True)
+        # The response is closed however this generator ends: exhausted, raised, cancelled or
+        # closed by the caller. Closing it mid-body drops the connection, which Ollama sees as a
+        # cancel and stops work (contract 1.1).
+        try:
+            received = 0
+            # Only the last line counts: a create that pulls its base sends the pull's `success`
+            # long before its own, and a stream that stops after it is not finished.
+            complete = False
+            async with aclosing(self._ndjson(response, call)) as objects:
+                async for data in objects:
+                    raise_for_error_object(
+                        data, call, lines_before=received, server_version=self.server_version
+                    )
+                    item = validate(model, data, call)
+                    received += 1
+                    complete = finished(item)
+                    yield item
+            if not complete:
+                raise StreamInterrupted(self.base_url, str(call), received, "the body ended early")
+        finally:
+            await response.aclose()
+
+    # --- sending and reading -----------------------------------------------------------------
+
+    async def send(
+        self,
+        call: Call,
+        body: Mapping[str, Any] | None,
+        *,
+        idempotent: bool,
+        long: bool = False,
+        accept: frozenset[int] = frozenset(),
+        content: Callable[[], AsyncIterator[bytes]] | None = None,
+    ) -> httpx2.Response:
+        """Send one request, retrying what may be retried; return the open response (status
+        < 400 or in `accept`) or raise. The caller must close it."""
+        attempt = 0
+        while True:
+            request = self._http.build_request(
+                call.method,
+                call.path,
+                json=body,
+                content=content() if content is not None else None,
+                timeout=self._long if long else self._quick,
+            )
+            try:
+                response = await self._http.send(request, stream=True)
+            except httpx2.TimeoutException as exc:
+                raise self._timeout(call, exc) from exc
+            except httpx2.TransportError as exc:
+                if idempotent and attempt < self.max_retries:
+                    await self._backoff(attempt, call, _describe(exc))
+                    attempt += 1
+                    continue
+                raise OllamaUnavailable(self.base_url, _describe(exc)) from exc
+            status = response.status_code
+            if status == 503 and attempt < self.max_retries:
+                await response.aclose()
+                await self._backoff(attempt, call, "503 server busy")
+                attempt += 1
+                continue
+            if status < 400 or status in accept:
+                return response
+            try:
+                raw = await self.read(response, call)
+            finally:
+                await response.aclose()
+            # Ollama's Host check answers 403 with an empty body: say what to look at.
+            hint = FORBIDDEN_HINT if status == 403 and not raw.strip() else ""
+            raise error_for(
+                status,
+                error_text(raw, response),
+                call,
+                in_stream=False,
+                server_version=self.server_version,
+                hint=hint,
+            )
+
+    async def read(self, response: httpx2.Response, call: Call) -> bytes:
+        """The whole body of `response`."""
+        try:
+            return await response.aread()
+        except httpx2.TimeoutException as exc:
+            raise self._timeout(call, exc) from exc
+        except httpx2.TransportError as exc:
+            detail = f"the connection closed during the reply to {call}: {_describe(exc)}"
+            raise OllamaUnavailable(self.base_url, detail) from exc
+
+    async def _backoff(self, attempt: int, call: Call, reason: str) -> None:
+        ceiling = min(self.backoff_max, self.backoff_base * 2**attempt)
+        # "Equal jitter": never less than half the ceiling, so retries still spread out.
+        delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+        logger.info("%s: %s; retry %d in %.3f s", call, reason, attempt + 1, delay)
+        await self._sleep(delay)
+
+    async def _ndjson(
+        self, response: httpx2.Response, call: Call
+    ) -> AsyncGenerator[dict[str, Any]]:
+        """Decode the body as NDJSON, one object per `\\n`-terminated line."""
+        buffer = bytearray()
+        number = 0
+        chunks = aclosing(response.aiter_bytes())
+        try:
+            async with chunks as body:
+                async for chunk in body:
+                    buffer += chunk
+                    while (end := buffer.find(b"\n")) >= 0:
+                        line = bytes(buffer[:end])
+                        del buffer[: end + 1]
+                        number += 1
+                        yield decode_line(line, number, call)
+        except httpx2.TimeoutException as exc:
+            raise self._timeout(call, exc) from exc
+        except httpx2.TransportError as exc:
+            raise StreamInterrupted(self.base_url, str(call), number, _describe(exc)) from exc
+        if buffer.strip():
+            yield decode_line(bytes(buffer), number + 1, call)
+
+    def _timeout(self, call: Call, exc: httpx2.TimeoutException) -> OllamaTimeout:
+        kind = {
+            httpx2.ConnectTimeout: "connecting",
+            httpx2.ReadTimeout: "waiting for the reply",
+            httpx2.WriteTimeout: "sending the request",
+            httpx2.PoolTimeout: "waiting for a free connection",
+        }.get(type(exc), "waiting")
+        return OllamaTimeout(
+            f"{call} to Ollama at {self.base_url} timed out while {kind}; "
+            "raise the client's timeout if the server is just slow"
+        )
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _headers(given: Mapping[str, str] | None) -> dict[str, str]:
+    """Default headers, the caller's over them; `OLLAMA_API_KEY` as a bearer token, as Ollama's
+    own clients send it, unless the caller gave an Authorization header."""
+    headers = {"Accept": "application/json", "User-Agent": _user_agent(), **(given or {})}
+    key = os.environ.get("OLLAMA_API_KEY", "").strip()
+    if key and not any(name.lower() == "authorization" for name in headers):
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
+
+
+def _user_agent() -> str:
+    try:
+        version = metadata.version("ollama-connector-mcp")
+    except metadata.PackageNotFoundError:
+        version = "0"
+    return f"ollama-connector-mcp/{version}"
