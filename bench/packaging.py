@@ -1,6 +1,6 @@
 """The digest cache: packaging the same big GGUF adapter a second time.
 
-`tools.packaging.create.package_adapter` runs twice against the Ollama double over loopback, with
+`tools.packaging.adapter.package_adapter` runs twice against the Ollama double over loopback, with
 the digest cache in the run's folder. The second run uses a new `DigestCache` object on the same
 folder, as after a restart of the server, so it also shows the cache survives on disk. A healthy
 second run hashes nothing and uploads nothing (the double's request log confirms it), and takes
@@ -18,8 +18,9 @@ from bench.common import Figure, Workspace
 from tests.ollama_double import OllamaDouble, running_double
 from tools.api.client import OllamaClient
 from tools.local.path_gate import AllowedRoots
+from tools.packaging.adapter import package_adapter
 from tools.packaging.blobs import DigestCache
-from tools.packaging.create import PackageReport, package_adapter
+from tools.packaging.reports import PackageReport
 
 BASE_MODEL = "llama3.2:latest"  # seeded in the double; llama architecture, 3072 wide
 MODEL_NAME = "bench-adapter"

@@ -68,14 +68,14 @@ from tools.local.adapters import AdapterInfo, AdapterLayout, inspect_adapter
 from tools.local.path_gate import AllowedRoots, deny_all
 from tools.modelfile.create_plan import CreatePlan, to_create_request
 from tools.modelfile.document import Modelfile, generate_modelfile
+from tools.packaging.adapter import package_adapter
 from tools.packaging.blobs import DigestCache
-from tools.packaging.create import (
+from tools.packaging.create import create_model
+from tools.packaging.reports import (
     CreateResult,
     PackageReport,
     PackagingProgress,
     PackagingProgressCallback,
-    create_model,
-    package_adapter,
 )
 
 __all__ = [

@@ -31,13 +31,13 @@ from tools.catalog.model_catalog import ModelCatalog
 from tools.errors import InvalidArgument, InvalidModelName, ModelNotFound, OllamaError
 from tools.local.path_gate import AllowedRoots
 from tools.modelfile.document import generate_modelfile
-from tools.packaging.create import (
+from tools.packaging.adapter import package_adapter
+from tools.packaging.create import create_model
+from tools.packaging.reports import (
     CreateResult,
     PackageReport,
     PackagingProgress,
     PackagingProgressCallback,
-    create_model,
-    package_adapter,
 )
 
 logger = logging.getLogger(__name__)

@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from tools.packaging.create import PackageReport
+    from tools.packaging.reports import PackageReport
 
 START_OLLAMA_HINT = "start Ollama with `ollama serve`, or set OLLAMA_HOST to where it runs"
 ALLOW_MORE_HINT = (

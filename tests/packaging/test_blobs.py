@@ -20,7 +20,7 @@ from tools.packaging.blobs import (
     sha256_file,
     upload_file,
 )
-from tools.packaging.create import upload_files
+from tools.packaging.pipeline import upload_files
 
 CHUNK = 64 << 10
 

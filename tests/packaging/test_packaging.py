@@ -31,14 +31,11 @@ from tools.errors import (
 )
 from tools.local.adapters import AdapterLayout
 from tools.local.path_gate import AllowedRoots
+from tools.packaging.adapter import package_adapter
 from tools.packaging.blobs import DigestCache
-from tools.packaging.create import (
-    PackagingPhase,
-    PackagingProgress,
-    create_model,
-    package_adapter,
-    upload_files,
-)
+from tools.packaging.create import create_model
+from tools.packaging.pipeline import upload_files
+from tools.packaging.reports import PackagingPhase, PackagingProgress
 
 LLAMA_HIDDEN = 3072  # the double's llama3.2:latest embedding length
 GEMMA2_HIDDEN = 2304

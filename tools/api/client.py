@@ -24,7 +24,7 @@ import stat
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -47,7 +47,7 @@ from tools.api.bodies import (
 )
 from tools.api.host import resolve_base_url
 from tools.api.names import parse_model_name
-from tools.api.transport import Sleep, Transport
+from tools.api.transport import UPLOAD_CHUNK_SIZE, Sleep, Transport, file_chunks
 from tools.api.types import (
     ByteProgressCallback,
     ChatResponse,
@@ -64,13 +64,11 @@ from tools.api.types import (
     VersionResponse,
 )
 from tools.errors import InvalidArgument, InvalidDigest, NotARegularFile, ProtocolError
-from tools.local.path_gate import file_kind, open_regular
+from tools.local.path_gate import file_kind
 
 __all__ = ["JSON_CREATE_VERSION", "UPLOAD_CHUNK_SIZE", "OllamaClient", "normalize_digest"]
 
 logger = logging.getLogger(__name__)
-
-UPLOAD_CHUNK_SIZE = 1 << 20  # 1 MiB: few enough reads to be fast, small enough to keep memory flat
 
 _DIGEST = re.compile(r"sha256[:-]([0-9a-fA-F]{64})")
 
@@ -386,7 +384,7 @@ class OllamaClient:
         call = Call("POST", f"/api/blobs/{digest}")
 
         def chunks() -> AsyncIterator[bytes]:
-            return _file_chunks(path, size, on_progress)
+            return file_chunks(path, size, on_progress)
 
         response = await self._transport.send(
             call, None, idempotent=False, long=True, content=chunks
@@ -414,24 +412,6 @@ def normalize_digest(digest: str) -> str:
     if found is None:
         raise InvalidDigest(f"invalid blob digest {digest!r}; expected sha256:<64 hex characters>")
     return f"sha256:{found.group(1).lower()}"
-
-
-async def _file_chunks(
-    path: Path, size: int, on_progress: ByteProgressCallback | None
-) -> AsyncGenerator[bytes]:
-    # Opened as a checked regular file: a FIFO or device here would block a worker thread forever.
-    real = await anyio.to_thread.run_sync(path.resolve)
-    handle: IO[bytes] = await anyio.to_thread.run_sync(open_regular, real)
-    try:
-        done = 0
-        while chunk := await anyio.to_thread.run_sync(handle.read, UPLOAD_CHUNK_SIZE):
-            yield chunk
-            # Resumed only when the transport wants the next chunk: this one has been sent.
-            done += len(chunk)
-            if on_progress is not None:
-                await on_progress(done, max(size, done))
-    finally:
-        await anyio.to_thread.run_sync(handle.close)
 
 
 async def _last(

@@ -19,9 +19,11 @@ import random
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from importlib import metadata
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import IO, Any, TypeVar
 
 import anyio
+import anyio.to_thread
 import httpx2
 from pydantic import BaseModel
 
@@ -36,11 +38,15 @@ from tools.api.answers import (
     validate,
 )
 from tools.api.host import is_loopback
+from tools.api.types import ByteProgressCallback
 from tools.errors import OllamaTimeout, OllamaUnavailable, StreamInterrupted
+from tools.local.path_gate import open_regular
 
 logger = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+
+UPLOAD_CHUNK_SIZE = 1 << 20  # 1 MiB: few enough reads to be fast, small enough to keep memory flat
 
 _ResponseT = TypeVar("_ResponseT", bound=BaseModel)
 
@@ -256,6 +262,26 @@ class Transport:
             f"{call} to Ollama at {self.base_url} timed out while {kind}; "
             "raise the client's timeout if the server is just slow"
         )
+
+
+async def file_chunks(
+    path: Path, size: int, on_progress: ByteProgressCallback | None
+) -> AsyncGenerator[bytes]:
+    """A file's bytes for an upload body, read in a worker thread one chunk at a time, with
+    `on_progress` told of each chunk once the transport has taken it."""
+    # Opened as a checked regular file: a FIFO or device here would block a worker thread forever.
+    real = await anyio.to_thread.run_sync(path.resolve)
+    handle: IO[bytes] = await anyio.to_thread.run_sync(open_regular, real)
+    try:
+        done = 0
+        while chunk := await anyio.to_thread.run_sync(handle.read, UPLOAD_CHUNK_SIZE):
+            yield chunk
+            # Resumed only when the transport wants the next chunk: this one has been sent.
+            done += len(chunk)
+            if on_progress is not None:
+                await on_progress(done, max(size, done))
+    finally:
+        await anyio.to_thread.run_sync(handle.close)
 
 
 def _describe(exc: Exception) -> str:

@@ -1,5 +1,6 @@
-"""Turn local files into Ollama models: `create_model` from a Modelfile, `package_adapter` from a
-LoRA adapter (the seed's `upload_artifact`).
+"""`create_model`: a Modelfile (text or file) and the local files it names, as an Ollama model.
+`package_adapter` (in `adapter`) does the same for a LoRA adapter, through the same steps
+(`pipeline`).
 
 Both follow one order, so that a refusal costs nothing and leaves Ollama untouched:
 1. check everything that can be checked locally and cheaply: the model name, every path against the
@@ -20,330 +21,40 @@ the phase, so they only grow.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import aclosing, contextmanager
-from enum import StrEnum
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
-from pydantic import BaseModel, ConfigDict, Field
 
-from tools.api.answers import JSON_CREATE_VERSION
-from tools.api.bodies import CreateRequest
-from tools.api.names import DEFAULT_NAMESPACE, REGISTRY_HOST, ModelName, parse_model_name
-from tools.api.types import (
-    ByteProgressCallback,
-    ListResponse,
-    ProgressCallback,
-    ProgressResponse,
-    ShowResponse,
-)
+from tools.api.names import ModelName, parse_model_name
 from tools.errors import (
-    BaseModelNotInstalled,
-    BaseNameShadowed,
     InvalidArgument,
     ModelfileTooLarge,
     ModelNotFound,
-    NotPushable,
-    OllamaError,
-    PushFailed,
-    UnsupportedServer,
 )
-from tools.local.adapter_base import BaseModelFacts, check_base
-from tools.local.adapters import AdapterInfo, AdapterSummary, inspect_adapter
+from tools.local.adapter_base import check_base
+from tools.local.adapters import AdapterInfo, inspect_adapter
 from tools.local.path_gate import AllowedRoots, deny_all, open_regular
-from tools.modelfile.create_plan import CreatePlan, expand_path, to_create_request
-from tools.modelfile.document import Modelfile, generate_modelfile, parse
-from tools.packaging.blobs import BlobClient, DigestCache, FileIdentity, upload_file
-from tools.shared.singleflight import SingleFlight
+from tools.modelfile.create_plan import expand_path
+from tools.modelfile.document import Modelfile, parse
+from tools.packaging.blobs import DigestCache
+from tools.packaging.pipeline import (
+    DEFAULT_PARALLEL_UPLOADS,
+    Notifier,
+    PackagingClient,
+    base_facts,
+    plan_for,
+    require_json_create,
+    upload_and_create,
+)
+from tools.packaging.reports import (
+    CreateResult,
+    PackagingPhase,
+    PackagingProgressCallback,
+)
 
-DEFAULT_PARALLEL_UPLOADS = 4
 MAX_MODELFILE_BYTES = 1 << 20
-JSON_CREATE_WHAT = "creating models from uploaded files (the JSON create request)"
-
-
-# --- progress -------------------------------------------------------------------------------
-
-
-class PackagingPhase(StrEnum):
-    CHECKING = "checking"
-    PULLING_BASE = "pulling_base"
-    HASHING = "hashing"
-    UPLOADING = "uploading"
-    CREATING = "creating"
-    PUSHING = "pushing"
-
-
-class PackagingProgress(BaseModel):
-    """One step of a create or a packaging, for a progress bar or a log line."""
-
-    model_config = ConfigDict(frozen=True)
-
-    phase: PackagingPhase
-    message: str
-    completed: int | None = None  # bytes so far in this phase (all files together)
-    total: int | None = None
-    file: str | None = None  # the file's name in the create request, for hashing and uploading
-    digest: str | None = None
-
-
-PackagingProgressCallback = Callable[[PackagingProgress], Awaitable[None]]
-
-
-# --- reports --------------------------------------------------------------------------------
-
-
-class UploadedFile(BaseModel):
-    """One local file of the create request and what it took to get it to Ollama."""
-
-    key: str  # its name in the request's `files` or `adapters`
-    path: Path  # the real path that was read
-    digest: str
-    size: int
-    hashed: bool  # False: the digest cache already knew it
-    uploaded: bool  # False: Ollama already had the blob, nothing was sent
-
-
-class TransferTotals(BaseModel):
-    files: list[UploadedFile] = Field(default_factory=list)
-
-    @property
-    def bytes_uploaded(self) -> int:
-        return sum(f.size for f in self.files if f.uploaded)
-
-    @property
-    def bytes_skipped(self) -> int:
-        return sum(f.size for f in self.files if not f.uploaded)
-
-    @property
-    def files_hashed(self) -> int:
-        return sum(1 for f in self.files if f.hashed)
-
-    @property
-    def digest_cache_hits(self) -> int:
-        return sum(1 for f in self.files if not f.hashed)
-
-
-class CreateResult(BaseModel):
-    """What `create_model` did. `digest` is the manifest digest as `/api/tags` shows it."""
-
-    model: str
-    digest: str
-    statuses: list[str]
-    files: list[UploadedFile] = Field(default_factory=list)
-    bytes_uploaded: int = 0
-    bytes_skipped: int = 0
-    files_hashed: int = 0
-    digest_cache_hits: int = 0
-
-
-class PushOutcome(BaseModel):
-    model: str
-    statuses: list[str]
-
-
-class PackageReport(CreateResult):
-    """What `package_adapter` did, honestly: what was created, sent, skipped and pushed."""
-
-    base_model: str
-    base_architecture: str | None
-    base_pulled: bool
-    adapter: AdapterSummary
-    modelfile: str
-    push: PushOutcome | None = None
-    warnings: list[str] = Field(default_factory=list)
-
-
-# --- errors ---------------------------------------------------------------------------------
-
-
-# --- the client surface used here -----------------------------------------------------------
-
-
-class PackagingClient(Protocol):
-    """The part of `OllamaClient` that creating and packaging need."""
-
-    async def server_supports_json_create(self) -> bool: ...
-    async def version(self) -> str: ...
-    async def list(self) -> ListResponse: ...
-    async def show(self, model: str, *, verbose: bool = False) -> ShowResponse: ...
-    async def pull(
-        self, model: str, *, insecure: bool = False, on_progress: ProgressCallback | None = None
-    ) -> ProgressResponse: ...
-    def push_stream(
-        self, model: str, *, insecure: bool = False
-    ) -> AsyncGenerator[ProgressResponse]: ...
-    def create_stream(self, request: CreateRequest) -> AsyncGenerator[ProgressResponse]: ...
-    async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: ByteProgressCallback | None = None
-    ) -> bool: ...
-
-
-# --- package_adapter ------------------------------------------------------------------------
-
-
-async def package_adapter(
-    client: PackagingClient,
-    path: str | os.PathLike[str],
-    name: str,
-    base_model: str,
-    *,
-    system_prompt: str | None = None,
-    template: str | None = None,
-    parameters: Mapping[str, Any] | None = None,
-    messages: Sequence[Mapping[str, str]] | None = None,
-    license: str | Sequence[str] | None = None,
-    push: bool = False,
-    pull_base: bool = False,
-    readable: AllowedRoots | None = None,
-    digest_cache: DigestCache | None = None,
-    on_progress: PackagingProgressCallback | None = None,
-    max_parallel_uploads: int = DEFAULT_PARALLEL_UPLOADS,
-) -> PackageReport:
-    """Package the LoRA adapter at `path` as model `name` on top of `base_model`.
-
-    Raises before anything is uploaded: `InvalidModelName` (a bad `name` or `base_model`),
-    `ValueError` (push without a namespace; an invalid adapter: `InvalidAdapter`; a base that
-    cannot take it: `AdapterBaseMismatch`; a base not installed: `BaseModelNotInstalled`),
-    `FileNotFoundError`, `PathNotAllowed`, `UnsupportedServer` (Ollama older than 0.5.5).
-    Afterwards: Ollama's errors (`OllamaAPIError`), `FileChangedDuringUpload`, and `PushFailed`
-    when only the push failed (it carries the report of what was created).
-    """
-    target = parse_model_name(name)
-    if push:
-        _require_pushable(target)
-    base = parse_model_name(base_model)
-    gate = readable if readable is not None else deny_all()
-    notify = _Notifier(on_progress)
-
-    await notify(PackagingPhase.CHECKING, f"checking adapter {os.fspath(path)}")
-    adapter = await anyio.to_thread.run_sync(lambda: inspect_adapter(path, allowed=gate))
-    # The Modelfile is both the report's description and, through the Modelfile module, the one
-    # source of the request, so `create_model(modelfile=report.modelfile)` makes the same model.
-    given = gate.absolute(path)
-    modelfile = generate_modelfile(
-        base_model.strip(),
-        adapter_path=given,
-        system_prompt=system_prompt,
-        template=template,
-        parameters=parameters,
-        messages=messages,
-        license=license,
-    )
-    plan = await anyio.to_thread.run_sync(lambda: _plan(modelfile, given.parent, gate))
-    _require_name_only_base(plan, base_model.strip(), given.parent)
-    await _require_json_create(client)
-    shown, pulled = await _installed_base(client, base, pull_base, notify)
-    facts = _base_facts(base, shown)
-    warnings = [*adapter.warnings, *check_base(adapter, facts), *plan.warnings]
-
-    created = await _upload_and_create(
-        client, target, plan, digest_cache, on_progress, None, max_parallel_uploads
-    )
-    report = PackageReport(
-        **dict(created),
-        base_model=base.shortest,
-        base_architecture=facts.architecture,
-        base_pulled=pulled,
-        adapter=adapter.summary(),
-        modelfile=modelfile,
-        warnings=warnings,
-    )
-    if not push:
-        return report
-    try:
-        pushed = await _push(client, report.model, notify)
-    except OllamaError as exc:
-        raise PushFailed(report, exc) from exc
-    return report.model_copy(update={"push": pushed})
-
-
-def _require_pushable(name: ModelName) -> None:
-    if name.host.lower() == REGISTRY_HOST and name.namespace.lower() == DEFAULT_NAMESPACE:
-        raise NotPushable(
-            f"cannot push {name.shortest!r}: a pushed model needs your ollama.com namespace, "
-            "e.g. 'you/my-model:latest' (namespace/model[:tag])"
-        )
-
-
-def _require_name_only_base(plan: CreatePlan, base_model: str, folder: Path) -> None:
-    """FROM must stay a model name: a file of that name beside the adapter would shadow it, as
-    it does for `ollama create` (ollama#4538)."""
-    if plan.from_model != base_model or any(u.section != "adapters" for u in plan.uploads):
-        raise BaseNameShadowed(
-            f"a file named {base_model!r} in {str(folder)!r} shadows the base model name; "
-            "rename or move it"
-        )
-
-
-def _request(
-    target: ModelName, plan: CreatePlan, transfers: TransferTotals, *, quantize: str | None
-) -> CreateRequest:
-    body = plan.request_body({f.path: f.digest for f in transfers.files})
-    body["model"] = target.shortest
-    if quantize is not None:
-        body["quantize"] = quantize
-    return CreateRequest.model_validate(body)
-
-
-async def _require_json_create(client: PackagingClient) -> None:
-    if not await client.server_supports_json_create():
-        version = await client.version()
-        raise UnsupportedServer(version, JSON_CREATE_VERSION, JSON_CREATE_WHAT)
-
-
-async def _installed_base(
-    client: PackagingClient, base: ModelName, pull_base: bool, notify: _Notifier
-) -> tuple[ShowResponse, bool]:
-    try:
-        return await client.show(base.shortest), False
-    except ModelNotFound:
-        if not pull_base:
-            raise BaseModelNotInstalled(base.shortest) from None
-
-    async def relay(line: ProgressResponse) -> None:
-        await notify(
-            PackagingPhase.PULLING_BASE, line.status, line.completed, line.total, digest=line.digest
-        )
-
-    await notify(PackagingPhase.PULLING_BASE, f"pulling base model {base.shortest}")
-    await client.pull(base.shortest, on_progress=relay)
-    return await client.show(base.shortest), True
-
-
-def _base_facts(base: ModelName, shown: ShowResponse) -> BaseModelFacts:
-    arch = shown.model_info.get("general.architecture")
-    architecture = arch if isinstance(arch, str) and arch else shown.details.family or None
-    length = shown.model_info.get(f"{architecture}.embedding_length") if architecture else None
-    return BaseModelFacts(
-        name=base.shortest,
-        architecture=architecture,
-        embedding_length=length
-        if isinstance(length, int) and not isinstance(length, bool)
-        else None,
-        capabilities=tuple(shown.capabilities or ()),
-    )
-
-
-async def _push(client: PackagingClient, model: str, notify: _Notifier) -> PushOutcome:
-    await notify(PackagingPhase.PUSHING, f"pushing {model}")
-    statuses = await _follow(client.push_stream(model), PackagingPhase.PUSHING, notify)
-    return PushOutcome(model=model, statuses=statuses)
-
-
-async def _follow(
-    stream: AsyncGenerator[ProgressResponse], phase: PackagingPhase, notify: _Notifier
-) -> list[str]:
-    """Relay every progress line to the end of the stream, closing it however the loop ends;
-    return the statuses seen."""
-    statuses: list[str] = []
-    async with aclosing(stream) as lines:
-        async for line in lines:
-            statuses.append(line.status)
-            await notify(phase, line.status, line.completed, line.total, digest=line.digest)
-    return statuses
 
 
 # --- create_model ---------------------------------------------------------------------------
@@ -374,7 +85,7 @@ async def create_model(
     if (modelfile is None) == (modelfile_path is None):
         raise InvalidArgument("give exactly one of modelfile (the text) or modelfile_path")
     gate = readable if readable is not None else deny_all()
-    notify = _Notifier(on_progress)
+    notify = Notifier(on_progress)
 
     source: str | bytes
     if modelfile_path is not None:
@@ -388,47 +99,14 @@ async def create_model(
         folder = gate.absolute(base_dir) if base_dir is not None else Path.cwd()
     await notify(PackagingPhase.CHECKING, "reading the Modelfile")
     parsed = parse(source)
-    plan = await anyio.to_thread.run_sync(lambda: _plan(parsed, folder, gate))
+    plan = await anyio.to_thread.run_sync(lambda: plan_for(parsed, folder, gate))
     adapters = await anyio.to_thread.run_sync(lambda: _named_adapters(parsed, folder, gate))
-    await _require_json_create(client)
+    await require_json_create(client)
     if adapters and plan.from_model is not None:
         await _check_installed_base(client, parse_model_name(plan.from_model), adapters)
 
-    return await _upload_and_create(
+    return await upload_and_create(
         client, target, plan, digest_cache, on_progress, quantize, max_parallel_uploads
-    )
-
-
-async def _upload_and_create(
-    client: PackagingClient,
-    target: ModelName,
-    plan: CreatePlan,
-    digest_cache: DigestCache | None,
-    on_progress: PackagingProgressCallback | None,
-    quantize: str | None,
-    max_parallel_uploads: int,
-) -> CreateResult:
-    """The part that changes Ollama, once everything is checked: upload, create, read back."""
-    with _call_cache(digest_cache) as cache:
-        transfers = await upload_files(
-            client,
-            [(u.key, u.path) for u in plan.uploads],
-            cache=cache,
-            on_progress=on_progress,
-            max_parallel=max_parallel_uploads,
-        )
-    request = _request(target, plan, transfers, quantize=quantize)
-    statuses = await stream_create(client, request, on_progress=on_progress)
-    model, digest = await installed_digest(client, target)
-    return CreateResult(
-        model=model,
-        digest=digest,
-        statuses=statuses,
-        files=transfers.files,
-        bytes_uploaded=transfers.bytes_uploaded,
-        bytes_skipped=transfers.bytes_skipped,
-        files_hashed=transfers.files_hashed,
-        digest_cache_hits=transfers.digest_cache_hits,
     )
 
 
@@ -441,10 +119,6 @@ def _read_modelfile(real: Path, checked: os.stat_result) -> bytes:
             f"{real}: too large for a Modelfile (over {MAX_MODELFILE_BYTES} bytes)"
         )
     return raw
-
-
-def _plan(modelfile: Modelfile | str, folder: Path, gate: AllowedRoots) -> CreatePlan:
-    return to_create_request(modelfile, folder, readable=gate, listable=gate.directory)
 
 
 def _named_adapters(modelfile: Modelfile, folder: Path, gate: AllowedRoots) -> list[AdapterInfo]:
@@ -464,180 +138,6 @@ async def _check_installed_base(
         shown = await client.show(base.shortest)
     except ModelNotFound:
         return
-    facts = _base_facts(base, shown)
+    facts = base_facts(base, shown)
     for adapter in adapters:
         check_base(adapter, facts)
-
-
-# --- shared steps ---------------------------------------------------------------------------
-
-
-@contextmanager
-def _call_cache(given: DigestCache | None) -> Iterator[DigestCache]:
-    """The caller's digest cache, or the default one (in the cache folder) for this call only."""
-    if given is not None:
-        yield given
-        return
-    cache = DigestCache()
-    try:
-        yield cache
-    finally:
-        cache.close()
-
-
-class _Notifier:
-    def __init__(self, callback: PackagingProgressCallback | None) -> None:
-        self.callback = callback
-
-    async def __call__(
-        self,
-        phase: PackagingPhase,
-        message: str,
-        completed: int | None = None,
-        total: int | None = None,
-        *,
-        file: str | None = None,
-        digest: str | None = None,
-    ) -> None:
-        if self.callback is not None:
-            event = PackagingProgress(
-                phase=phase,
-                message=message,
-                completed=completed,
-                total=total,
-                file=file,
-                digest=digest,
-            )
-            await self.callback(event)
-
-
-class _Tally:
-    """Bytes done per file, summed, so a phase's progress only grows across parallel files."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done: dict[str, int] = {}
-
-    def update(self, key: str, done: int) -> int:
-        self.done[key] = max(done, self.done.get(key, 0))
-        return sum(self.done.values())
-
-
-async def upload_files(
-    client: BlobClient,
-    files: Sequence[tuple[str, Path]],
-    *,
-    cache: DigestCache,
-    on_progress: PackagingProgressCallback | None = None,
-    max_parallel: int = DEFAULT_PARALLEL_UPLOADS,
-) -> TransferTotals:
-    """Hash (via the cache) and upload each (key, real path), `max_parallel` files at a time.
-
-    The paths must already have passed the gate. The first failure cancels the other uploads and
-    is raised as itself."""
-    notify = _Notifier(on_progress)
-    stats = await anyio.to_thread.run_sync(lambda: [os.stat(path) for _, path in files])
-    total = sum(st.st_size for st in stats)
-    hashing, uploading = _Tally(total), _Tally(total)
-    limiter = anyio.CapacityLimiter(max(1, max_parallel))
-    same_blob: SingleFlight[str, bool] = SingleFlight()
-    sent_digests: set[str] = set()  # identical files under two names are sent, and counted, once
-    results: dict[int, UploadedFile] = {}
-
-    async def one(index: int, key: str, path: Path, st: os.stat_result) -> None:
-        async with limiter:
-
-            async def hashed(done: int, size: int) -> None:
-                await notify(
-                    PackagingPhase.HASHING,
-                    f"hashing {key}",
-                    hashing.update(key, done),
-                    total,
-                    file=key,
-                )
-
-            digest, from_cache = await cache.digest(path, st, on_progress=hashed)
-            if from_cache:
-                done = hashing.update(key, st.st_size)
-                await notify(
-                    PackagingPhase.HASHING,
-                    f"{key}: digest known from the cache",
-                    done,
-                    total,
-                    file=key,
-                )
-
-            async def sent(done: int, size: int) -> None:
-                completed = uploading.update(key, done)
-                await notify(
-                    PackagingPhase.UPLOADING,
-                    f"uploading {key}",
-                    completed,
-                    total,
-                    file=key,
-                    digest=digest,
-                )
-
-            identity = FileIdentity.of(path, st)
-            uploaded = await same_blob.run(
-                digest, lambda: upload_file(client, path, digest, identity, on_progress=sent)
-            )
-            uploaded = uploaded and digest not in sent_digests
-            sent_digests.add(digest)
-            results[index] = UploadedFile(
-                key=key,
-                path=path,
-                digest=digest,
-                size=st.st_size,
-                hashed=not from_cache,
-                uploaded=uploaded,
-            )
-
-    try:
-        async with anyio.create_task_group() as tg:
-            for index, ((key, path), st) in enumerate(zip(files, stats, strict=True)):
-                tg.start_soon(one, index, key, path, st)
-    except BaseExceptionGroup as group:
-        # The first failure cancelled the other uploads; raise it as itself, not as a group.
-        raise _first_error(group) from None
-    return TransferTotals(files=[results[i] for i in range(len(files))])
-
-
-def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    error: BaseException = group
-    while isinstance(error, BaseExceptionGroup):
-        error = error.exceptions[0]
-    return error
-
-
-async def stream_create(
-    client: PackagingClient,
-    request: CreateRequest,
-    *,
-    on_progress: PackagingProgressCallback | None = None,
-) -> list[str]:
-    """Send the create request and follow it to the end of the stream; return every status.
-
-    A create whose base is pulled first sends the pull's `success` before its own: only the end
-    of the stream ends the create. A server older than 0.5.5 is `UnsupportedServer`."""
-    notify = _Notifier(on_progress)
-    await notify(PackagingPhase.CREATING, f"creating {request.model}")
-    # The client answers a server older than 0.5.5 with `UnsupportedServer` (contract 5.3).
-    return await _follow(client.create_stream(request), PackagingPhase.CREATING, notify)
-
-
-async def installed_digest(client: PackagingClient, name: ModelName) -> tuple[str, str]:
-    """The model's name and manifest digest as `/api/tags` lists them."""
-    for summary in (await client.list()).models:
-        try:
-            listed = parse_model_name(summary.model or summary.name)
-        except ValueError:
-            continue
-        if listed.same_model(name):
-            return summary.name, summary.digest
-    raise ModelNotFound(
-        name.shortest,
-        404,
-        f"model '{name.shortest}' was created but is not in /api/tags",
-        hint="Ollama may have failed to read it back; check its log",
-    )
