@@ -1,10 +1,11 @@
-"""Builds the MCP server: one process-wide lifespan, and the one place that registers tools."""
+"""Builds the MCP server. The list of its tools is to live in one place (`server.registry`)."""
 
 from __future__ import annotations
 
 from mcp.server.mcpserver import MCPServer
 
 from server.settings import Settings
+from tools.version import VERSION
 
 SERVER_NAME = "ollama-connector-mcp"
 INSTRUCTIONS = (
@@ -14,10 +15,10 @@ INSTRUCTIONS = (
 
 
 def build_server(settings: Settings) -> MCPServer:
-    """Return the configured MCP server; registration of each tool lives in `server.registry`."""
+    """Return the configured MCP server, reporting the installed distribution's version."""
     return MCPServer(
         SERVER_NAME,
-        version="0.1.0",
+        version=VERSION,
         instructions=INSTRUCTIONS,
         log_level=settings.log_level,
     )

@@ -2,14 +2,19 @@
 
 Folders by job, each owning one part of the connector (its docstring says what):
 
-    api/         the one `OllamaClient`: Ollama's HTTP API, its answers as models, hosts, names
-    modelfile/   Modelfiles as `ollama create` reads them, and the JSON create request they become
-    local/       the gate for local paths, GGUF and safetensors headers, LoRA adapter checks
-    packaging/   hashing, the digest cache, blob uploads, `create_model` and `package_adapter`
-    catalog/     installed models and their metadata: the cache, its sqlite store, offline reader
-    shared/      what the catalog and packaging both stand on: the cache folder, single flight
-    errors.py    the one error tree: every exception the connector raises
-    connector.py the seed's `OllamaConnector`, on top of the same functions the MCP server calls
+    api/          the one `OllamaClient`: Ollama's HTTP API, request and answer models, hosts, names
+    modelfile/    Modelfiles as `ollama create` reads them, and the JSON create request they become
+    local/        the gate for local paths, GGUF and safetensors headers, LoRA adapter checks
+    packaging/    hashing, the digest cache, blob uploads, `create_model` and `package_adapter`
+    catalog/      installed models and their metadata: the cache, its sqlite store, offline reader
+    shared/       what the catalog and packaging both stand on: cache folder, sqlite, single flight
+    errors.py     the one error tree: every exception the connector raises, drawn in its docstring
+    connector.py  the seed's `OllamaConnector`, on top of the same functions the MCP server calls
+    version.py    the installed distribution's version, read from its metadata
+
+How one call flows: a caller (the MCP server, or `OllamaConnector`) checks local paths through
+`local.path_gate`, calls a function of `packaging` or `catalog` or a method of `api.client`, with an
+`on_progress` callback; Ollama's answers come back as pydantic models, failures as `tools.errors`.
 
 The public names are re-exported here: `from tools import OllamaConnector, OllamaClient, ...`.
 """
@@ -77,6 +82,9 @@ from tools.packaging.reports import (
     PackagingProgress,
     PackagingProgressCallback,
 )
+from tools.version import VERSION
+
+__version__ = VERSION
 
 __all__ = [
     "AdapterBaseMismatch",
@@ -140,6 +148,7 @@ __all__ = [
     "ToolSpec",
     "UnsupportedServer",
     "VersionResponse",
+    "__version__",
     "create_model",
     "deny_all",
     "generate_modelfile",

@@ -1,6 +1,9 @@
-"""Ollama's HTTP API, and only that: the one `OllamaClient` (`client`), the models of Ollama's
-answers and the typed callbacks (`types`), where Ollama runs (`host`: `OLLAMA_HOST` and its forms)
-and Ollama's model-name grammar (`names`). Nothing outside this folder knows a URL path, a JSON
-field of the wire format or an HTTP status; everything outside it gets pydantic models and the
-errors of `tools.errors`.
+"""Ollama's HTTP API, and only that: Ollama's wire format lives in this folder alone.
+
+`client` is the one `OllamaClient`, a short method per endpoint; `bodies` holds the request bodies
+as pydantic models (dumped with `exclude_none`); `transport` sends them (one shared HTTP client,
+bounded retries, timeouts, NDJSON framing); `answers` reads the replies and turns Ollama's errors
+into the classes of `tools.errors`; `types` holds the models of Ollama's answers and the progress
+callbacks. `host` says where Ollama runs (`OLLAMA_HOST` and its forms) and `names` is Ollama's
+model-name grammar. Everything outside this folder gets pydantic models and typed errors.
 """

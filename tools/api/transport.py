@@ -18,7 +18,6 @@ import os
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
-from importlib import metadata
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -41,6 +40,7 @@ from tools.api.host import is_loopback
 from tools.api.types import ByteProgressCallback
 from tools.errors import OllamaTimeout, OllamaUnavailable, StreamInterrupted
 from tools.local.path_gate import open_regular
+from tools.version import DISTRIBUTION, VERSION
 
 logger = logging.getLogger(__name__)
 
@@ -300,8 +300,4 @@ def _headers(given: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def _user_agent() -> str:
-    try:
-        version = metadata.version("ollama-connector-mcp")
-    except metadata.PackageNotFoundError:
-        version = "0"
-    return f"ollama-connector-mcp/{version}"
+    return f"{DISTRIBUTION}/{VERSION}"
