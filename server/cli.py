@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from server.app import build_server
+from server.client_config import snippet
+from server.doctor import run_doctor
 from server.settings import Settings, parse_args
 
 
@@ -14,10 +16,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = parse_args(argv)
     # stdout is the protocol on stdio: every log line goes to stderr.
     logging.basicConfig(stream=sys.stderr, level=settings.log_level)
-    if settings.command == "serve":
-        serve(settings)
-    else:
-        sys.exit(f"ollama-mcp {settings.command}: not built yet")
+    if settings.command == "doctor":
+        sys.exit(doctor(settings))
+    if settings.command == "config":
+        sys.exit(config(settings))
+    serve(settings)
+
+
+def doctor(settings: Settings) -> int:
+    report = run_doctor(settings)
+    sys.stdout.write(report.json() if settings.json_output else report.text())
+    return 0 if report.ok else 1
+
+
+def config(settings: Settings) -> int:
+    """The snippet goes to stdout (to paste or to pipe); where it goes, to stderr."""
+    try:
+        text, where = snippet(settings, settings.client or "")
+    except ValueError as exc:
+        sys.stderr.write(f"ollama-mcp config: {exc}\n")
+        return 2
+    sys.stdout.write(text)
+    sys.stderr.write(f"# {where}\n")
+    return 0
 
 
 def serve(settings: Settings) -> None:
