@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from server.app import build_server
 from server.client_config import snippet
 from server.doctor import run_doctor
+from server.http_security import InsecureBind, check_bind, serve_http
 from server.settings import Settings, parse_args
 
 
@@ -42,16 +43,14 @@ def config(settings: Settings) -> int:
 
 
 def serve(settings: Settings) -> None:
-    server = build_server(settings)
     if settings.transport == "stdio":
-        server.run()
-    else:
-        server.run(
-            "streamable-http",
-            host=settings.http_host,
-            port=settings.http_port,
-            stateless_http=settings.stateless,
-        )
+        build_server(settings).run()
+        return
+    try:
+        check_bind(settings)  # before anything is built or bound
+    except InsecureBind as exc:
+        sys.exit(f"ollama-mcp: {exc}")
+    serve_http(build_server(settings), settings)
 
 
 if __name__ == "__main__":
