@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from server.app import build_server
+from server.banner import show_banner
 from server.client_config import snippet
 from server.doctor import run_doctor
 from server.http_security import InsecureBind, check_bind, serve_http
@@ -44,12 +45,14 @@ def config(settings: Settings) -> int:
 
 def serve(settings: Settings) -> None:
     if settings.transport == "stdio":
+        show_banner(settings)
         build_server(settings).run()
         return
     try:
         check_bind(settings)  # before anything is built or bound
     except InsecureBind as exc:
         sys.exit(f"ollama-mcp: {exc}")
+    show_banner(settings)
     serve_http(build_server(settings), settings)
 
 

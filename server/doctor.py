@@ -25,6 +25,7 @@ from tools.errors import START_OLLAMA_HINT, OllamaError
 from tools.host import DEFAULT_BASE_URL, HOST_ENV, resolve_base_url
 
 Status = Literal["ok", "warn", "fail", "skip", "info"]
+START_HINT = START_OLLAMA_HINT  # the connector's words for a stopped Ollama, for the banner too
 PROBE_TIMEOUT = 3.0  # seconds: a doctor that hangs on a firewalled host helps no one
 HOST_FIX = (
     f"set {HOST_ENV} (or --ollama-host) to host:port or http://host:port, e.g. 127.0.0.1:11434"
@@ -151,7 +152,7 @@ def _skipped(name: str) -> Check:
 def _ollama_checks(url: str, probe: OllamaProbe) -> list[Check]:
     if not probe.answered:
         detail = f"no answer at {url}"
-        fix = f"{START_OLLAMA_HINT} (then run `ollama-mcp doctor` again)"
+        fix = f"{START_HINT} (then run `ollama-mcp doctor` again)"
         data = {"answered": False, "error": probe.error}
         return [Check("ollama", "fail", detail, fix, data), _skipped("version"), _skipped("models")]
     checks = [Check("ollama", "ok", f"answered at {url}", data={"answered": True})]
