@@ -119,18 +119,30 @@ async def heartbeat(
     async def beat() -> None:
         while True:
             await anyio.sleep(min(every, max(reporter.interval, 0.05)))
-            if reporter.has_pending:
+            quiet_for = clock() - reporter.last_time
+            if reporter.has_pending and quiet_for >= reporter.interval:
                 await reporter.flush()
-            elif clock() - reporter.last_time >= every:
+            elif quiet_for >= every:
                 await reporter.tick(describe(clock() - started))
 
-    async with anyio.create_task_group() as group:
-        group.start_soon(beat)
-        try:
-            yield
-        finally:
-            group.cancel_scope.cancel()
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(beat)
+            try:
+                yield
+            finally:
+                group.cancel_scope.cancel()
+    except BaseExceptionGroup as group_error:
+        # The body's own error, as itself: callers (and the error table) never see a group.
+        raise _single(group_error) from None
     await reporter.flush()
+
+
+def _single(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
 
 def human_bytes(size: float) -> str:
