@@ -51,9 +51,7 @@ def connect(settings: Settings, mode: str) -> Connect:
     anyio task group must be left in the task that entered it.)"""
 
     @asynccontextmanager
-    async def connected(
-        settings_: Settings | None = None, **options: Any
-    ) -> AsyncIterator[Client]:
+    async def connected(settings_: Settings | None = None, **options: Any) -> AsyncIterator[Client]:
         server = build_server(settings_ or settings)
         async with Client(server, mode=mode, read_timeout_seconds=30, **options) as client:
             yield client

@@ -3,6 +3,7 @@ through the allowed folders (client roots and --allow-dir), progress, and the re
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import mcp.types as types
@@ -104,7 +105,7 @@ async def test_client_roots_allow_a_folder(
     assert not result.is_error, text(result)
     assert "rooted:latest" in ollama_double.installed_names()
     assert status.structured_content is not None
-    assert status.structured_content["allowed_roots"] == [str(allowed_dir.resolve())]
+    assert status.structured_content["allowed_roots"] == [str(allowed_dir.resolve())]  # noqa: ASYNC240
 
 
 async def test_generate_modelfile_returns_the_text(connect: Connect) -> None:
@@ -152,7 +153,7 @@ async def test_package_adapter_reports_what_was_sent(
         "created my-finetune:latest from llama3.2:latest with 1 adapter (peft_directory): "
     )
     values = [p for p, _ in seen]
-    assert values and all(b > a for a, b in zip(values, values[1:], strict=False))
+    assert values and all(b > a for a, b in itertools.pairwise(values))
     assert "my-finetune:latest" in ollama_double.installed_names()
 
 
@@ -173,9 +174,7 @@ async def test_package_adapter_push_needs_allow_push(
     )
 
 
-async def test_package_adapter_on_a_base_not_installed(
-    connect: Connect, allowed_dir: Path
-) -> None:
+async def test_package_adapter_on_a_base_not_installed(connect: Connect, allowed_dir: Path) -> None:
     adapter = write_peft_dir(allowed_dir / "peft", hidden=LLAMA_HIDDEN)
     async with connect() as client:
         result = await client.call_tool(

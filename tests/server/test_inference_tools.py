@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import anyio
@@ -43,7 +44,7 @@ async def test_a_long_generate_keeps_reporting(
         )
     assert not result.is_error
     assert len(seen) >= 5  # about two seconds of tokens, reported about ten times a second
-    assert all(b > a for a, b in zip(seen, seen[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(seen))
 
 
 async def test_cancelling_a_generate_closes_the_stream(
@@ -59,7 +60,9 @@ async def test_cancelling_a_generate_closes_the_stream(
 
         async def run() -> None:
             await client.call_tool(
-                "generate", {"model": "llama3.2", "prompt": LONG_PROMPT}, progress_callback=on_progress
+                "generate",
+                {"model": "llama3.2", "prompt": LONG_PROMPT},
+                progress_callback=on_progress,
             )
 
         group.start_soon(run)

@@ -66,9 +66,7 @@ async def test_bad_model_name_is_refused_before_asking_ollama(connect: Connect) 
 
 async def test_copy_and_delete(connect: Connect, ollama_double: OllamaDouble) -> None:
     async with connect() as client:
-        copied = await client.call_tool(
-            "copy_model", {"source": "llama3.2", "destination": "mine"}
-        )
+        copied = await client.call_tool("copy_model", {"source": "llama3.2", "destination": "mine"})
         listed = await client.call_tool("list_models", {})
         deleted = await client.call_tool("delete_model", {"name": "mine"})
         again = await client.call_tool("delete_model", {"name": "mine"})

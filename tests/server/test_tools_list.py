@@ -92,9 +92,7 @@ async def test_tools_list_without_output_schemas_fits_the_budget(connect: Connec
     async with connect() as client:
         tools = (await client.list_tools()).tools
     assert len(tools) == 14
-    wire = [
-        {k: v for k, v in published(tool).items() if k != "outputSchema"} for tool in tools
-    ]
+    wire = [{k: v for k, v in published(tool).items() if k != "outputSchema"} for tool in tools]
     size = len(json.dumps(wire, separators=(",", ":")))
     assert size < SIZE_LIMIT, size
 

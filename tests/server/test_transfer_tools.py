@@ -3,9 +3,10 @@ the stream to Ollama; registry errors; the catalog and clients hear of the chang
 
 from __future__ import annotations
 
+import itertools
+
 import anyio
 import pytest
-from mcp import Client
 
 from tests.ollama_double.server import OllamaDouble
 from tests.server.conftest import Connect
@@ -64,7 +65,7 @@ async def test_a_100000_line_pull_is_coalesced_and_ends_on_the_final_value(
     assert not result.is_error, text(result)
     assert result.structured_content is not None
     values = [p for p, _, _ in seen]
-    assert all(b > a for a, b in zip(values, values[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(values))
     assert len(seen) <= elapsed * 10 + 5, (len(seen), elapsed)
     assert seen[-1][0] >= result.structured_content["bytes"]
     assert seen[-1][2] == "success"
@@ -115,7 +116,7 @@ async def test_push_sends_progress_and_reports(connect: Connect) -> None:
     assert result.structured_content["status"] == "success"
     assert text(result).startswith("pushed me/mine (")
     values = [p for p, _, _ in seen]
-    assert values and all(b > a for a, b in zip(values, values[1:], strict=False))
+    assert values and all(b > a for a, b in itertools.pairwise(values))
 
 
 async def test_push_refused_by_the_registry_is_a_tool_error(connect: Connect) -> None:
@@ -123,7 +124,3 @@ async def test_push_refused_by_the_registry_is_a_tool_error(connect: Connect) ->
         result = await client.call_tool("push_model", {"name": "llama3.2"})
     assert result.is_error
     assert "unauthorized" in text(result)
-
-
-def _unused(client: Client) -> None:
-    del client
