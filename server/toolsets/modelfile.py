@@ -48,9 +48,7 @@ class PackagingRelay:
             else (str(step.phase))
         )
         self.totals.update(key, step.completed, step.total)
-        await self.reporter.report(
-            self.totals.done, self.totals.total or None, f"{step.phase}: {step.message}"
-        )
+        await self.reporter.report(self.totals.done, self.totals.total or None, step.message)
 
 
 def created_text(result: CreateResult, what: str) -> str:
