@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias
 
-from tools.files import open_regular
+from tools.files import checked_stat, open_regular
 from tools.model_files import (
     ADAPTER_CONFIG,
     AdapterFormatError,
@@ -85,6 +85,8 @@ class PlannedUpload:
     key: str
     path: Path
     section: UploadSection
+    checked: os.stat_result | None = field(default=None, compare=False)
+    """The file's `os.stat` when it was checked: the upload must read that very file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,7 @@ class _Builder:
             "adapters": {},
             "draft_files": {},
         }
+        self.checked: dict[Path, os.stat_result] = {}
         self.from_paths: list[Path] = []
         self.draft_paths: list[Path] = []
         self.texts: dict[str, str] = {}
@@ -283,6 +286,9 @@ class _Builder:
     def _keep(self, section: UploadSection, files: list[FoundFile]) -> None:
         for named, real in files:
             self.found[section][named] = real
+            # Taken through a descriptor opened without following symlinks, so it is the file
+            # at the checked real path, inside the roots.
+            self.checked[real] = checked_stat(real)
 
     @staticmethod
     def _reject_same_path(name: str, path: Path, others: list[Path]) -> None:
@@ -293,7 +299,7 @@ class _Builder:
     def plan(self) -> CreatePlan:
         typed = typed_parameters(self.parameters)
         uploads = [
-            PlannedUpload(key, real, section)
+            PlannedUpload(key, real, section, self.checked.get(real))
             for section, files in self.found.items()
             for key, real in zip(_relative_names(list(files)), files.values(), strict=True)
         ]

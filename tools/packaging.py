@@ -41,7 +41,7 @@ from tools.blobs import BlobClient, DigestCache, FileIdentity, upload_file
 from tools.client import JSON_CREATE_VERSION
 from tools.create_plan import CreatePlan, expand_path, to_create_request
 from tools.errors import ModelNotFound, OllamaError, UnsupportedServer
-from tools.files import AllowedRoots, deny_all, open_regular
+from tools.files import AllowedRoots, checked_stat, deny_all, open_regular
 from tools.modelfile import Modelfile, generate_modelfile, parse
 from tools.names import DEFAULT_HOST, DEFAULT_NAMESPACE, ModelName, parse_model_name
 from tools.singleflight import SingleFlight
@@ -207,7 +207,12 @@ class PackagingClient(Protocol):
     ) -> AsyncGenerator[ProgressResponse]: ...
     def create_stream(self, request: CreateRequest) -> AsyncGenerator[ProgressResponse]: ...
     async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: UploadProgressCallback | None = None
+        self,
+        path: Path,
+        digest: str,
+        *,
+        expected: os.stat_result | None = None,
+        on_progress: UploadProgressCallback | None = None,
     ) -> bool: ...
 
 
@@ -455,6 +460,7 @@ async def _upload_and_create(
         transfers = await upload_files(
             client,
             [(u.key, u.path) for u in plan.uploads],
+            checked={u.path: u.checked for u in plan.uploads if u.checked is not None},
             cache=cache,
             on_progress=on_progress,
             max_parallel=max_parallel_uploads,
@@ -568,15 +574,21 @@ async def upload_files(
     files: Sequence[tuple[str, Path]],
     *,
     cache: DigestCache,
+    checked: Mapping[Path, os.stat_result] | None = None,
     on_progress: PackagingProgressCallback | None = None,
     max_parallel: int = DEFAULT_PARALLEL_UPLOADS,
 ) -> TransferTotals:
     """Hash (via the cache) and upload each (key, real path), `max_parallel` files at a time.
 
-    The paths must already have passed the gate. The first failure cancels the other uploads and
-    is raised as itself."""
+    The paths must already have passed the gate; `checked` holds the `os.stat` it checked for
+    each, and what is hashed and sent is that very file (same device and inode) or nothing:
+    a path never names another file later. The first failure cancels the other uploads and is
+    raised as itself."""
     notify = _Notifier(on_progress)
-    stats = await anyio.to_thread.run_sync(lambda: [os.stat(path) for _, path in files])
+    known = checked or {}
+    stats = await anyio.to_thread.run_sync(
+        lambda: [known.get(path) or checked_stat(path) for _, path in files]
+    )
     total = sum(st.st_size for st in stats)
     hashing, uploading = _Tally(total), _Tally(total)
     limiter = anyio.CapacityLimiter(max(1, max_parallel))
@@ -620,7 +632,8 @@ async def upload_files(
 
             identity = FileIdentity.of(path, st)
             uploaded = await same_blob.run(
-                digest, lambda: upload_file(client, path, digest, identity, on_progress=sent)
+                digest,
+                lambda: upload_file(client, path, digest, identity, expected=st, on_progress=sent),
             )
             uploaded = uploaded and digest not in sent_digests
             sent_digests.add(digest)
