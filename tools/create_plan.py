@@ -151,26 +151,36 @@ def to_create_request(
     *,
     readable: PathGate,
     listable: PathGate | None = None,
+    from_is_model_name: bool = False,
 ) -> CreatePlan:
     """The create request for `modelfile` (parsed first if it is text) and the files to upload.
 
     `base_dir` is the Modelfile's folder: relative paths start there. Raises `ModelfileError`,
     `ParameterError`, `CreatePlanError` and the errors of `tools.model_files` (all `ValueError`s),
     `FileNotFoundError` for a missing ADAPTER or DRAFT, and whatever `readable` or `listable`
-    raise.
+    raise. With `from_is_model_name`, FROM is taken as a model name without looking for a file
+    of that name (for callers that were given a model name, not a Modelfile).
     """
     if not isinstance(modelfile, Modelfile):
         modelfile = parse(modelfile)
     base = Path(os.path.abspath(Path(base_dir).expanduser()))
-    builder = _Builder(base, readable, listable)
+    builder = _Builder(base, readable, listable, from_is_model_name=from_is_model_name)
     for command in modelfile.commands:
         builder.add(command)
     return builder.plan()
 
 
 class _Builder:
-    def __init__(self, base: Path, readable: PathGate, listable: PathGate | None) -> None:
+    def __init__(
+        self,
+        base: Path,
+        readable: PathGate,
+        listable: PathGate | None,
+        *,
+        from_is_model_name: bool = False,
+    ) -> None:
         self.base = base
+        self.from_is_model_name = from_is_model_name
         self.readable = readable
         self.listable = listable
         self.from_model: str | None = None
@@ -204,6 +214,9 @@ class _Builder:
             self.texts[command.keyword] = command.value
 
     def _add_from(self, value: str) -> None:
+        if self.from_is_model_name:
+            self.from_model = value
+            return
         path = expand_path(value, self.base)
         try:
             info = os.stat(path)
