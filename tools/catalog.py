@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 
+import anyio.to_thread
 from pydantic import ValidationError
 
 from tools.cache import Cached, CacheEntry, CacheKey, MetadataCache
@@ -161,6 +162,11 @@ class ModelCatalog:
         if found is None and listing.source == "cache":
             listing = await read(False)
             found = _entry_in(listing.value, wanted)
+        if found is None and listing.source == "stale" and self.store is not None:
+            # Ollama is down and the cached list predates the model: its folder may know it.
+            stored = await anyio.to_thread.run_sync(self.store.find, wanted)
+            if stored is not None:
+                return Cached(stored.summary, "disk")
         return listing.map(lambda _: found)
 
     async def _offline_metadata(
