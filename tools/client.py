@@ -175,6 +175,18 @@ class OllamaClient:
         """`HEAD /`: returns if Ollama answers, raises `OllamaUnavailable` if nothing does."""
         await self._empty(_Call("HEAD", "/"), None, idempotent=True)
 
+    async def reachable(self) -> bool:
+        """One `HEAD /` attempt, without retries: whether anything answers at the base URL now.
+        The cheap probe of a caller that remembers Ollama was down; never raises for that."""
+        try:
+            response = await self._send(_Call("HEAD", "/"), None, idempotent=False)
+        except (OllamaUnavailable, OllamaTimeout):
+            return False
+        except OllamaAPIError:
+            return True  # it answered, with an error status
+        await response.aclose()
+        return True
+
     async def server_supports_json_create(self) -> bool:
         """Whether the server takes the JSON create request (Ollama >= 0.5.5). The version is
         asked once per client; a development build (`0.0.0`) counts as current."""

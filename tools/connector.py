@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tools.blobs import DigestCache
 from tools.cache import Cached, MetadataCache, Source
-from tools.catalog import ModelCatalog
+from tools.catalog import DEFAULT_OFFLINE_WINDOW, ModelCatalog
 from tools.client import OllamaClient
 from tools.errors import ModelNotFound, OllamaError
 from tools.files import AllowedRoots
@@ -165,7 +165,14 @@ class OllamaConnector:
         cache_dir: str | os.PathLike[str] | None = None,
         cache_ttl: float = 24 * 3600,
         allowed_roots: Sequence[str | os.PathLike[str]] = (os.sep,),
+        offline_window: float = DEFAULT_OFFLINE_WINDOW,
     ) -> None:
+        """`offline_window`: seconds during which an Ollama found unreachable is not asked
+        again; list and metadata calls answer from the cache or Ollama's folder at once (0: ask
+        every time)."""
+        if offline_window < 0:
+            raise ValueError(f"offline_window must be 0 or more seconds, not {offline_window!r}")
+        self._offline_window = offline_window
         self._cache = MetadataCache(cache_dir, ttl=cache_ttl)
         self._readable = AllowedRoots(allowed_roots)
         self._client: OllamaClient | None = None
@@ -188,7 +195,7 @@ class OllamaConnector:
             raise
         self._refused = None
         self._client = client
-        self._catalog = ModelCatalog(self._client, self._cache)
+        self._catalog = ModelCatalog(self._client, self._cache, offline_window=self._offline_window)
         await self._client.heartbeat()
         return True
 
@@ -214,7 +221,9 @@ class OllamaConnector:
             if self._refused is not None:
                 raise NotConnected(*self._refused)
             self._client = OllamaClient()
-            self._catalog = ModelCatalog(self._client, self._cache)
+            self._catalog = ModelCatalog(
+                self._client, self._cache, offline_window=self._offline_window
+            )
         return self._client
 
     @property
