@@ -28,7 +28,6 @@ import logging
 import os
 import random
 import re
-import stat
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -52,7 +51,7 @@ from tools.errors import (
     StreamInterrupted,
     UnsupportedServer,
 )
-from tools.files import NotARegularFile, file_kind, open_regular
+from tools.files import open_regular
 from tools.host import is_loopback, resolve_base_url
 from tools.names import parse_model_name
 from tools.types import (
@@ -175,6 +174,18 @@ class OllamaClient:
     async def heartbeat(self) -> None:
         """`HEAD /`: returns if Ollama answers, raises `OllamaUnavailable` if nothing does."""
         await self._empty(_Call("HEAD", "/"), None, idempotent=True)
+
+    async def reachable(self) -> bool:
+        """One `HEAD /` attempt, without retries: whether anything answers at the base URL now.
+        The cheap probe of a caller that remembers Ollama was down; never raises for that."""
+        try:
+            response = await self._send(_Call("HEAD", "/"), None, idempotent=False)
+        except (OllamaUnavailable, OllamaTimeout):
+            return False
+        except OllamaAPIError:
+            return True  # it answered, with an error status
+        await response.aclose()
+        return True
 
     async def server_supports_json_create(self) -> bool:
         """Whether the server takes the JSON create request (Ollama >= 0.5.5). The version is
@@ -382,35 +393,47 @@ class OllamaClient:
         return response.status_code == 200
 
     async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: UploadProgressCallback | None = None
+        self,
+        path: Path,
+        digest: str,
+        *,
+        expected: os.stat_result | None = None,
+        on_progress: UploadProgressCallback | None = None,
     ) -> bool:
         """Upload a file as the blob `digest` unless the server already has it.
 
         Returns False when the blob was there (nothing is sent; `on_progress` then hears
-        (size, size) once), True when it was uploaded. The file is streamed from disk in chunks
-        read in a worker thread, so memory stays flat and the event loop is never blocked. If
-        the file changed since `digest` was computed, Ollama answers 400 `digest mismatch, …`,
-        raised as `OllamaAPIError` with that text.
+        (size, size) once), True when it was uploaded. The file is opened once, before any
+        request, and streamed from that descriptor in chunks read in a worker thread, so memory
+        stays flat and the event loop is never blocked. With `expected` (the `os.stat` the path
+        gate checked), `path` is opened as it is, without following any symlink, and must still
+        be that file (same device and inode): otherwise `NotARegularFile`, before a byte is
+        sent. If the file changed since `digest` was computed, Ollama answers 400
+        `digest mismatch, …`, raised as `OllamaAPIError` with that text.
         """
         digest = normalize_digest(digest)
-        st = await anyio.to_thread.run_sync(path.stat)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotARegularFile(path, file_kind(st.st_mode), ())
-        size = st.st_size
-        if await self.blob_exists(digest):
-            if on_progress is not None:
-                await on_progress(size, size)
-            return False
-        call = _Call("POST", f"/api/blobs/{digest}")
-
-        def chunks() -> AsyncIterator[bytes]:
-            return _file_chunks(path, size, on_progress)
-
-        response = await self._send(call, None, idempotent=False, long=True, content=chunks)
+        # A path given without a gate's check is resolved first, as the caller wrote it.
+        real = path if expected is not None else await anyio.to_thread.run_sync(path.resolve)
+        handle = await anyio.to_thread.run_sync(open_regular, real, expected)
         try:
-            await self._read(response, call)
+            size = os.fstat(handle.fileno()).st_size
+            if await self.blob_exists(digest):
+                if on_progress is not None:
+                    await on_progress(size, size)
+                return False
+            call = _Call("POST", f"/api/blobs/{digest}")
+
+            def chunks() -> AsyncIterator[bytes]:
+                return _file_chunks(handle, size, on_progress)
+
+            response = await self._send(call, None, idempotent=False, long=True, content=chunks)
+            try:
+                await self._read(response, call)
+            finally:
+                await response.aclose()
         finally:
-            await response.aclose()
+            # Closed synchronously: an awaited close would itself be cancelled with the upload.
+            handle.close()
         # 200 means the blob appeared between HEAD and POST; Ollama then ignores the body.
         return response.status_code == 201
 
@@ -740,21 +763,17 @@ def normalize_digest(digest: str) -> str:
 
 
 async def _file_chunks(
-    path: Path, size: int, on_progress: UploadProgressCallback | None
+    handle: IO[bytes], size: int, on_progress: UploadProgressCallback | None
 ) -> AsyncGenerator[bytes]:
-    # Opened as a checked regular file: a FIFO or device here would block a worker thread forever.
-    real = await anyio.to_thread.run_sync(path.resolve)
-    handle: IO[bytes] = await anyio.to_thread.run_sync(open_regular, real)
-    try:
-        done = 0
-        while chunk := await anyio.to_thread.run_sync(handle.read, UPLOAD_CHUNK_SIZE):
-            yield chunk
-            # Resumed only when the transport wants the next chunk: this one has been sent.
-            done += len(chunk)
-            if on_progress is not None:
-                await on_progress(done, max(size, done))
-    finally:
-        await anyio.to_thread.run_sync(handle.close)
+    # From the start each time: a request retried after a 503 sends the whole file again.
+    await anyio.to_thread.run_sync(handle.seek, 0)
+    done = 0
+    while chunk := await anyio.to_thread.run_sync(handle.read, UPLOAD_CHUNK_SIZE):
+        yield chunk
+        # Resumed only when the transport wants the next chunk: this one has been sent.
+        done += len(chunk)
+        if on_progress is not None:
+            await on_progress(done, max(size, done))
 
 
 # --- responses --------------------------------------------------------------------------------

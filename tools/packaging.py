@@ -31,6 +31,7 @@ import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.adapters import (
+    AdapterBaseMismatch,
     AdapterInfo,
     AdapterLayout,
     BaseModelFacts,
@@ -41,7 +42,7 @@ from tools.blobs import BlobClient, DigestCache, FileIdentity, upload_file
 from tools.client import JSON_CREATE_VERSION
 from tools.create_plan import CreatePlan, expand_path, to_create_request
 from tools.errors import ModelNotFound, OllamaError, UnsupportedServer
-from tools.files import AllowedRoots, deny_all, open_regular
+from tools.files import AllowedRoots, checked_stat, deny_all, open_regular
 from tools.modelfile import Modelfile, generate_modelfile, parse
 from tools.names import DEFAULT_HOST, DEFAULT_NAMESPACE, ModelName, parse_model_name
 from tools.singleflight import SingleFlight
@@ -207,7 +208,12 @@ class PackagingClient(Protocol):
     ) -> AsyncGenerator[ProgressResponse]: ...
     def create_stream(self, request: CreateRequest) -> AsyncGenerator[ProgressResponse]: ...
     async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: UploadProgressCallback | None = None
+        self,
+        path: Path,
+        digest: str,
+        *,
+        expected: os.stat_result | None = None,
+        on_progress: UploadProgressCallback | None = None,
     ) -> bool: ...
 
 
@@ -248,22 +254,31 @@ async def package_adapter(
     gate = readable if readable is not None else deny_all()
     notify = _Notifier(on_progress)
 
+    _require_local_base(base, base_model.strip())
+    _require_modelfile_size(system_prompt, template, parameters, messages, license)
+
     await notify(PackagingPhase.CHECKING, f"checking adapter {os.fspath(path)}")
     adapter = await anyio.to_thread.run_sync(lambda: inspect_adapter(path, allowed=gate))
     # The Modelfile is both the report's description and, through the Modelfile module, the one
     # source of the request, so `create_model(modelfile=report.modelfile)` makes the same model.
+    # Rendered in a worker thread: long texts take a while to quote.
     given = gate.absolute(path)
-    modelfile = generate_modelfile(
-        base_model.strip(),
-        adapter_path=given,
-        system_prompt=system_prompt,
-        template=template,
-        parameters=parameters,
-        messages=messages,
-        license=license,
+    modelfile = await anyio.to_thread.run_sync(
+        lambda: generate_modelfile(
+            base_model.strip(),
+            adapter_path=given,
+            system_prompt=system_prompt,
+            template=template,
+            parameters=parameters,
+            messages=messages,
+            license=license,
+        )
     )
-    plan = await anyio.to_thread.run_sync(lambda: _plan(modelfile, given.parent, gate))
-    _require_name_only_base(plan, base_model.strip(), given.parent)
+    # The base was given as a model name: it stays one, even where a file of that name exists
+    # (an adapter folder named like its base would otherwise be read as the base).
+    plan = await anyio.to_thread.run_sync(
+        lambda: _plan(modelfile, given.parent, gate, from_is_model_name=True)
+    )
     await _require_json_create(client)
     shown, pulled = await _installed_base(client, base, pull_base, notify)
     facts = _base_facts(base, shown)
@@ -298,13 +313,39 @@ def _require_pushable(name: ModelName) -> None:
         )
 
 
-def _require_name_only_base(plan: CreatePlan, base_model: str, folder: Path) -> None:
-    """FROM must stay a model name: a file of that name beside the adapter would shadow it, as
-    it does for `ollama create` (ollama#4538)."""
-    if plan.from_model != base_model or any(u.section != "adapters" for u in plan.uploads):
+def _require_local_base(base: ModelName, given: str) -> None:
+    """A `:cloud` base names a model run on ollama.com: Ollama makes a remote stub for it and
+    ignores the adapter (contract 5.1, 13.4)."""
+    if base.source == "cloud":
+        raise AdapterBaseMismatch(
+            f"base model {given!r} runs on ollama.com: for a cloud base Ollama makes a remote "
+            "stub and ignores the adapter; use a local base (the name without :cloud or -cloud)"
+        )
+
+
+def _require_modelfile_size(
+    system_prompt: str | None,
+    template: str | None,
+    parameters: Mapping[str, Any] | None,
+    messages: Sequence[Mapping[str, str]] | None,
+    license: str | Sequence[str] | None,
+) -> None:
+    """Bound the Modelfile before rendering it, as a Modelfile read from disk is bounded.
+    Values of the wrong type are left to the renderer, which names them."""
+    texts: list[object] = [system_prompt, template]
+    if isinstance(parameters, Mapping):
+        texts += [*parameters.keys(), *parameters.values()]
+    if isinstance(messages, list | tuple):
+        texts += [v for m in messages if isinstance(m, Mapping) for v in m.values()]
+    if isinstance(license, str):
+        texts.append(license)
+    elif isinstance(license, list | tuple):
+        texts += license
+    size = sum(len(str(text).encode("utf-8", "surrogatepass")) for text in texts if text)
+    if size > MAX_MODELFILE_BYTES:
         raise ValueError(
-            f"a file named {base_model!r} in {str(folder)!r} shadows the base model name; "
-            "rename or move it"
+            f"system_prompt, template, parameters, messages and license add up to {size} "
+            f"bytes; a Modelfile holds at most {MAX_MODELFILE_BYTES} bytes (1 MiB): shorten them"
         )
 
 
@@ -434,7 +475,9 @@ async def create_model(
     adapters = await anyio.to_thread.run_sync(lambda: _named_adapters(parsed, folder, gate))
     await _require_json_create(client)
     if adapters and plan.from_model is not None:
-        await _check_installed_base(client, parse_model_name(plan.from_model), adapters)
+        base = parse_model_name(plan.from_model)
+        _require_local_base(base, plan.from_model)
+        await _check_installed_base(client, base, adapters)
 
     return await _upload_and_create(
         client, target, plan, digest_cache, on_progress, quantize, max_parallel_uploads
@@ -455,6 +498,7 @@ async def _upload_and_create(
         transfers = await upload_files(
             client,
             [(u.key, u.path) for u in plan.uploads],
+            checked={u.path: u.checked for u in plan.uploads if u.checked is not None},
             cache=cache,
             on_progress=on_progress,
             max_parallel=max_parallel_uploads,
@@ -483,8 +527,20 @@ def _read_modelfile(real: Path, checked: os.stat_result) -> bytes:
     return raw
 
 
-def _plan(modelfile: Modelfile | str, folder: Path, gate: AllowedRoots) -> CreatePlan:
-    return to_create_request(modelfile, folder, readable=gate, listable=gate.directory)
+def _plan(
+    modelfile: Modelfile | str,
+    folder: Path,
+    gate: AllowedRoots,
+    *,
+    from_is_model_name: bool = False,
+) -> CreatePlan:
+    return to_create_request(
+        modelfile,
+        folder,
+        readable=gate,
+        listable=gate.directory,
+        from_is_model_name=from_is_model_name,
+    )
 
 
 def _named_adapters(modelfile: Modelfile, folder: Path, gate: AllowedRoots) -> list[AdapterInfo]:
@@ -568,15 +624,21 @@ async def upload_files(
     files: Sequence[tuple[str, Path]],
     *,
     cache: DigestCache,
+    checked: Mapping[Path, os.stat_result] | None = None,
     on_progress: PackagingProgressCallback | None = None,
     max_parallel: int = DEFAULT_PARALLEL_UPLOADS,
 ) -> TransferTotals:
     """Hash (via the cache) and upload each (key, real path), `max_parallel` files at a time.
 
-    The paths must already have passed the gate. The first failure cancels the other uploads and
-    is raised as itself."""
+    The paths must already have passed the gate; `checked` holds the `os.stat` it checked for
+    each, and what is hashed and sent is that very file (same device and inode) or nothing:
+    a path never names another file later. The first failure cancels the other uploads and is
+    raised as itself."""
     notify = _Notifier(on_progress)
-    stats = await anyio.to_thread.run_sync(lambda: [os.stat(path) for _, path in files])
+    known = checked or {}
+    stats = await anyio.to_thread.run_sync(
+        lambda: [known.get(path) or checked_stat(path) for _, path in files]
+    )
     total = sum(st.st_size for st in stats)
     hashing, uploading = _Tally(total), _Tally(total)
     limiter = anyio.CapacityLimiter(max(1, max_parallel))
@@ -620,7 +682,8 @@ async def upload_files(
 
             identity = FileIdentity.of(path, st)
             uploaded = await same_blob.run(
-                digest, lambda: upload_file(client, path, digest, identity, on_progress=sent)
+                digest,
+                lambda: upload_file(client, path, digest, identity, expected=st, on_progress=sent),
             )
             uploaded = uploaded and digest not in sent_digests
             sent_digests.add(digest)
