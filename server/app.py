@@ -1,10 +1,18 @@
-"""Builds the MCP server. The list of its tools is to live in one place (`server.registry`)."""
+"""Builds the MCP server from settings: one lifespan holding the process's Ollama client, cache
+and catalog; the tools of `server.registry`; resources, prompts and completions."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from mcp.server.mcpserver import MCPServer
 
+from server.prompts import register_prompts
+from server.registry import register_tools
+from server.resources import register_completions, register_resources
 from server.settings import Settings
+from server.state import AppState, StateHolder, open_state
 from tools.version import VERSION
 
 SERVER_NAME = "ollama-connector-mcp"
@@ -14,11 +22,28 @@ INSTRUCTIONS = (
 )
 
 
-def build_server(settings: Settings) -> MCPServer:
-    """Return the configured MCP server, reporting the installed distribution's version."""
-    return MCPServer(
+def build_server(settings: Settings) -> MCPServer[AppState]:
+    """The configured server; which tools it offers is decided by `server.registry.offered`."""
+    holder = StateHolder()
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        async with open_state(settings) as state:
+            holder.current = state
+            try:
+                yield state
+            finally:
+                holder.current = None
+
+    server: MCPServer[AppState] = MCPServer(
         SERVER_NAME,
         version=VERSION,
         instructions=INSTRUCTIONS,
         log_level=settings.log_level,
+        lifespan=lifespan,
     )
+    register_tools(server, settings)
+    register_resources(server, holder)
+    register_prompts(server)
+    register_completions(server, holder)
+    return server

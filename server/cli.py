@@ -1,23 +1,59 @@
-"""`ollama-mcp`: run the MCP server over stdio (default) or streamable HTTP."""
+"""`ollama-mcp`: `serve` (the default) runs the MCP server; `doctor` and `config` help set it up."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 
 from server.app import build_server
-from server.settings import parse_args
+from server.banner import show_banner
+from server.client_config import snippet
+from server.doctor import run_doctor
+from server.http_security import InsecureBind, check_bind, serve_http
+from server.settings import Settings, parse_args
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     settings = parse_args(argv)
     # stdout is the protocol on stdio: every log line goes to stderr.
     logging.basicConfig(stream=sys.stderr, level=settings.log_level)
-    server = build_server(settings)
+    if settings.command == "doctor":
+        sys.exit(doctor(settings))
+    if settings.command == "config":
+        sys.exit(config(settings))
+    serve(settings)
+
+
+def doctor(settings: Settings) -> int:
+    report = run_doctor(settings)
+    sys.stdout.write(report.json() if settings.json_output else report.text())
+    return 0 if report.ok else 1
+
+
+def config(settings: Settings) -> int:
+    """The snippet goes to stdout (to paste or to pipe); where it goes, to stderr."""
+    try:
+        text, where = snippet(settings, settings.client or "")
+    except ValueError as exc:
+        sys.stderr.write(f"ollama-mcp config: {exc}\n")
+        return 2
+    sys.stdout.write(text)
+    sys.stderr.write(f"# {where}\n")
+    return 0
+
+
+def serve(settings: Settings) -> None:
     if settings.transport == "stdio":
-        server.run()
-    else:
-        server.run("streamable-http", host=settings.http_host, port=settings.http_port)
+        show_banner(settings)
+        build_server(settings).run()
+        return
+    try:
+        check_bind(settings)  # before anything is built or bound
+    except InsecureBind as exc:
+        sys.exit(f"ollama-mcp: {exc}")
+    show_banner(settings)
+    serve_http(build_server(settings), settings)
 
 
 if __name__ == "__main__":

@@ -1,42 +1,236 @@
-"""Server settings, from the command line."""
+"""Server settings: every flag, its environment twin and its default, each written once.
+
+Precedence: a flag on the command line, else its environment variable, else the default.
+"""
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 Transport = Literal["stdio", "streamable-http"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+Command = Literal["serve", "doctor", "config"]
+
+TOOLSETS = ("models", "registry", "modelfile", "packaging", "inference")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_CACHE_TTL = 24 * 3600.0
+
+# flag destination -> environment twin
+ENV_TWINS: Mapping[str, str] = {
+    "ollama_host": "OLLAMA_HOST",
+    "allow_dirs": "OLLAMA_MCP_ALLOW_DIRS",
+    "read_only": "OLLAMA_MCP_READ_ONLY",
+    "toolsets": "OLLAMA_MCP_TOOLSETS",
+    "allow_push": "OLLAMA_MCP_ALLOW_PUSH",
+    "cache_dir": "OLLAMA_MCP_CACHE_DIR",
+    "cache_ttl": "OLLAMA_MCP_CACHE_TTL",
+    "log_level": "OLLAMA_MCP_LOG_LEVEL",
+    "transport": "OLLAMA_MCP_TRANSPORT",
+    "http_host": "OLLAMA_MCP_HTTP_HOST",
+    "http_port": "OLLAMA_MCP_HTTP_PORT",
+    "stateless": "OLLAMA_MCP_STATELESS",
+    "auth_token": "OLLAMA_MCP_AUTH_TOKEN",
+}
+
+
+class SettingsError(ValueError):
+    """A flag or environment variable has a value the server cannot use."""
 
 
 @dataclass(frozen=True)
 class Settings:
+    command: Command = "serve"
+    ollama_host: str | None = None  # None: the connector's own OLLAMA_HOST/default rule
+    allow_dirs: tuple[Path, ...] = ()
+    read_only: bool = False
+    toolsets: tuple[str, ...] = TOOLSETS
+    allow_push: bool = False
+    cache_dir: Path | None = None  # None: the connector's default cache folder
+    cache_ttl: float = DEFAULT_CACHE_TTL
+    log_level: LogLevel = "WARNING"
     transport: Transport = "stdio"
     http_host: str = "127.0.0.1"  # loopback unless asked otherwise
     http_port: int = 8000
-    log_level: LogLevel = "WARNING"
+    stateless: bool = False
+    auth_token: str | None = field(default=None, repr=False)  # never in logs or reprs
+    # subcommand arguments
+    json_output: bool = False  # doctor --json
+    client: str | None = None  # config CLIENT
 
 
-def parse_args(argv: list[str] | None = None) -> Settings:
+def parse_args(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `argv` (default `sys.argv[1:]`) over `env` (default `os.environ`)."""
+    environ = os.environ if env is None else env
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return _settings(vars(args), environ)
+    except SettingsError as exc:
+        parser.error(str(exc))
+
+
+def _settings(given: Mapping[str, object], env: Mapping[str, str]) -> Settings:
+    def value(name: str) -> str | None:
+        flag = given.get(name)
+        if flag is not None:
+            return str(flag) if not isinstance(flag, list) else None
+        raw = env.get(ENV_TWINS[name], "").strip()
+        return raw or None
+
+    dirs = given.get("allow_dirs")
+    if isinstance(dirs, list) and dirs:
+        allow = tuple(Path(d).expanduser() for d in dirs)
+    else:
+        raw_dirs = env.get(ENV_TWINS["allow_dirs"], "")
+        allow = tuple(Path(d).expanduser() for d in raw_dirs.split(os.pathsep) if d.strip())
+    cache_dir = value("cache_dir")
+    return Settings(
+        command=str(given.get("command") or "serve"),  # type: ignore[arg-type]
+        ollama_host=value("ollama_host"),
+        allow_dirs=allow,
+        read_only=_flag(given.get("read_only"), env, "read_only"),
+        toolsets=_toolsets(value("toolsets")),
+        allow_push=_flag(given.get("allow_push"), env, "allow_push"),
+        cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
+        cache_ttl=_number(value("cache_ttl"), "cache TTL", DEFAULT_CACHE_TTL),
+        log_level=_log_level(value("log_level")),
+        transport=_transport(value("transport")),
+        http_host=value("http_host") or "127.0.0.1",
+        http_port=int(_number(value("http_port"), "port", 8000)),
+        stateless=_flag(given.get("stateless"), env, "stateless"),
+        auth_token=value("auth_token"),
+        json_output=bool(given.get("json_output")),
+        client=str(given["client"]) if given.get("client") else None,
+    )
+
+
+def _flag(given: object, env: Mapping[str, str], name: str) -> bool:
+    if given:
+        return True
+    raw = env.get(ENV_TWINS[name], "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{ENV_TWINS[name]}={raw!r}: use 1/true/yes/on or 0/false/no/off")
+
+
+def _toolsets(raw: str | None) -> tuple[str, ...]:
+    if raw is None or raw.strip().lower() == "all":
+        return TOOLSETS
+    chosen = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    unknown = [name for name in chosen if name not in TOOLSETS]
+    if unknown or not chosen:
+        raise SettingsError(
+            f"unknown toolset(s) {', '.join(unknown) or repr(raw)}; choose from "
+            f"{', '.join(TOOLSETS)} (comma-separated), or 'all'"
+        )
+    return chosen
+
+
+def _number(raw: str | None, what: str, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        number = float(raw)
+    except ValueError:
+        raise SettingsError(f"{what} {raw!r} is not a number") from None
+    if number < 0:
+        raise SettingsError(f"{what} {raw!r} must not be negative")
+    return number
+
+
+def _log_level(raw: str | None) -> LogLevel:
+    level = (raw or "WARNING").upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"log level {raw!r}: choose from {', '.join(LOG_LEVELS)}")
+    return level  # type: ignore[return-value]
+
+
+def _transport(raw: str | None) -> Transport:
+    transport = raw or "stdio"
+    if transport not in ("stdio", "streamable-http"):
+        raise SettingsError(f"transport {raw!r}: choose stdio or streamable-http")
+    return transport  # type: ignore[return-value]
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ollama-mcp",
         description="MCP server for a local Ollama: models, Modelfiles, adapters, inference.",
     )
-    parser.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
-    parser.add_argument("--host", default="127.0.0.1", help="bind address for streamable-http")
-    parser.add_argument("--port", type=int, default=8000, help="port for streamable-http")
-    parser.add_argument(
-        "--log-level",
-        default="WARNING",
-        type=str.upper,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
-        help="stderr log level",
+    _add_common(parser, argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", help="run the MCP server (the default)")
+    doctor = commands.add_parser("doctor", help="check Ollama, the cache and the allowed folders")
+    doctor.add_argument("--json", dest="json_output", action="store_true", help="one JSON object")
+    config = commands.add_parser("config", help="print the configuration snippet for a client")
+    config.add_argument("client", help="the MCP client, e.g. claude-desktop, cursor, vscode")
+    for sub in (commands.choices["serve"], doctor, config):
+        _add_common(sub, argparse.SUPPRESS)
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
+    """The flags every command takes; SUPPRESS keeps a subcommand from resetting a flag given
+    before it (`ollama-mcp --read-only serve`)."""
+    add = parser.add_argument
+    add("--ollama-host", default=default, help="Ollama's address (env OLLAMA_HOST)")
+    add(
+        "--allow-dir",
+        dest="allow_dirs",
+        action="append",
+        default=default,
+        metavar="DIR",
+        help="a folder whose files tools may read; repeatable (env OLLAMA_MCP_ALLOW_DIRS, "
+        "path-separated)",
     )
-    args = parser.parse_args(argv)
-    return Settings(
-        transport=args.transport,
-        http_host=args.host,
-        http_port=args.port,
-        log_level=args.log_level,
+    add(
+        "--read-only",
+        action="store_true",
+        default=default,
+        help="leave out every tool that changes state",
+    )
+    add(
+        "--toolsets",
+        default=default,
+        help=f"comma-separated groups: {', '.join(TOOLSETS)} (default all)",
+    )
+    add(
+        "--allow-push",
+        action="store_true",
+        default=default,
+        help="offer push_model (off by default)",
+    )
+    add("--cache-dir", default=default, help="metadata cache folder (env OLLAMA_MCP_CACHE_DIR)")
+    add(
+        "--cache-ttl",
+        default=default,
+        metavar="SECONDS",
+        help="metadata cache lifetime (default 86400)",
+    )
+    add("--log-level", default=default, type=str.upper, help="stderr log level (default WARNING)")
+    add("--transport", default=default, help="stdio (default) or streamable-http")
+    add(
+        "--host",
+        dest="http_host",
+        default=default,
+        help="bind address for streamable-http (default 127.0.0.1)",
+    )
+    add("--port", dest="http_port", default=default, help="port for streamable-http (default 8000)")
+    add(
+        "--stateless",
+        action="store_true",
+        default=default,
+        help="stateless streamable-http (2026-07-28)",
+    )
+    add(
+        "--auth-token",
+        default=default,
+        help="bearer token for streamable-http (env OLLAMA_MCP_AUTH_TOKEN)",
     )

@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import closing
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tools.api.client import OllamaClient
 from tools.api.names import parse_model_name, same_model
@@ -27,11 +28,19 @@ from tools.api.types import (
     ProgressResponse,
 )
 from tools.catalog.cache import AnswerSource, Cached, MetadataCache
-from tools.catalog.model_catalog import ModelCatalog
-from tools.errors import InvalidArgument, InvalidModelName, ModelNotFound, OllamaError
+from tools.catalog.model_catalog import DEFAULT_OFFLINE_WINDOW, ModelCatalog
+from tools.errors import (
+    InvalidArgument,
+    InvalidMetadata,
+    InvalidModelName,
+    ModelNotFound,
+    NotConnected,
+    OllamaError,
+)
 from tools.local.path_gate import AllowedRoots
 from tools.modelfile.document import generate_modelfile
 from tools.packaging.adapter import package_adapter
+from tools.packaging.blobs import DigestCache
 from tools.packaging.create import create_model
 from tools.packaging.reports import (
     CreateResult,
@@ -44,16 +53,48 @@ logger = logging.getLogger(__name__)
 
 TokenCallback = Callable[[str], Awaitable[None]]
 
-# The seed's `upload_artifact` metadata keys, and the `package_adapter` argument each feeds.
-_ARTIFACT_KEYS = {
-    "system_prompt": "system_prompt",
-    "template": "template",
-    "parameters": "parameters",
-    "messages": "messages",
-    "license": "license",
-    "push": "push",
-    "pull_base": "pull_base",
+
+class _ArtifactOptions(BaseModel):
+    """The seed's `upload_artifact` metadata beyond name and base_model, each key the
+    `package_adapter` argument of the same name. Strict: "false" is not a boolean."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    system_prompt: str | None = None
+    template: str | None = None
+    parameters: Mapping[str, Any] | None = None
+    messages: list[Mapping[str, str]] | tuple[Mapping[str, str], ...] | None = None
+    license: str | list[str] | tuple[str, ...] | None = None
+    push: bool = False
+    pull_base: bool = False
+
+
+_ARTIFACT_KEYS = tuple(_ArtifactOptions.model_fields)
+
+# What each key must be, for the error message.
+_EXPECTED = {
+    "system_prompt": "a string",
+    "template": "a string",
+    "parameters": "a mapping of parameter names to values",
+    "messages": "a list of {'role': ..., 'content': ...} mappings",
+    "license": "a string or a list of strings",
+    "push": "true or false",
+    "pull_base": "true or false",
 }
+
+
+def _artifact_options(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The metadata's options as `package_adapter` arguments; `InvalidMetadata` names the first
+    key of the wrong type."""
+    given = {key: metadata[key] for key in _ARTIFACT_KEYS if key in metadata}
+    try:
+        options = _ArtifactOptions.model_validate(given)
+    except ValidationError as exc:
+        key = str(exc.errors()[0]["loc"][0])
+        raise InvalidMetadata(
+            f"invalid metadata: {key!r} must be {_EXPECTED[key]}, not {metadata[key]!r}"
+        ) from None
+    return {key: getattr(options, key) for key in given}
 
 
 class ModelRef(str):
@@ -121,21 +162,39 @@ class OllamaConnector:
         cache_dir: str | os.PathLike[str] | None = None,
         cache_ttl: float = 24 * 3600,
         allowed_roots: Sequence[str | os.PathLike[str]] = (os.sep,),
+        offline_window: float = DEFAULT_OFFLINE_WINDOW,
     ) -> None:
+        """`offline_window`: seconds during which an Ollama found unreachable is not asked
+        again; list and metadata calls answer from the cache or Ollama's folder at once (0: ask
+        every time)."""
+        if offline_window < 0:
+            raise InvalidArgument(
+                f"offline_window must be 0 or more seconds, not {offline_window!r}"
+            )
+        self._offline_window = offline_window
         self._cache = MetadataCache(cache_dir, ttl=cache_ttl)
         self._readable = AllowedRoots(allowed_roots)
         self._client: OllamaClient | None = None
         self._catalog: ModelCatalog | None = None
+        self._refused: tuple[str, str] | None = None  # (base_url, why) of a refused connect
 
     # --- connection -----------------------------------------------------------------------
 
     async def connect(self, credentials: Mapping[str, Any]) -> bool:
         """Use `credentials["base_url"]` (else `OLLAMA_HOST`, else 127.0.0.1:11434) and check that
-        Ollama answers. Raises `ConnectionError` (`OllamaUnavailable`) when it does not."""
+        Ollama answers. Raises `ConnectionError` (`OllamaUnavailable`) when it does not, and
+        `ValueError` for an address that is not one; after that, calls raise `NotConnected`
+        until a `connect` succeeds, rather than go to another server."""
         await self.disconnect()
         base_url = credentials.get("base_url") or credentials.get("host")
-        self._client = OllamaClient(base_url)
-        self._catalog = ModelCatalog(self._client, self._cache)
+        try:
+            client = OllamaClient(base_url)
+        except ValueError as exc:
+            self._refused = (str(base_url), str(exc))
+            raise
+        self._refused = None
+        self._client = client
+        self._catalog = ModelCatalog(self._client, self._cache, offline_window=self._offline_window)
         await self._client.heartbeat()
         return True
 
@@ -149,16 +208,21 @@ class OllamaConnector:
         """Whether Ollama answers now; never raises."""
         try:
             await self.client.heartbeat()
-        except OllamaError:
+        except (OllamaError, ValueError):  # ValueError: OLLAMA_HOST is not an address
             return False
         return True
 
     @property
     def client(self) -> OllamaClient:
-        """The client; made on first use when `connect` was never called."""
+        """The client; made on first use when `connect` was never called. After a refused
+        `connect`, `NotConnected`."""
         if self._client is None:
+            if self._refused is not None:
+                raise NotConnected(*self._refused)
             self._client = OllamaClient()
-            self._catalog = ModelCatalog(self._client, self._cache)
+            self._catalog = ModelCatalog(
+                self._client, self._cache, offline_window=self._offline_window
+            )
         return self._client
 
     @property
@@ -268,17 +332,23 @@ class OllamaConnector:
         """Create `name` from Modelfile text; local paths are relative to `base_dir` (default:
         the current folder). Raises `RuntimeError` (`OllamaAPIError`) when Ollama refuses."""
         try:
-            return await create_model(
-                self.client,
-                name,
-                modelfile=modelfile,
-                base_dir=base_dir,
-                readable=self._readable,
-                on_progress=on_progress or _log_step(stream),
-                quantize=quantize,
-            )
+            with closing(self._digest_cache()) as digests:
+                return await create_model(
+                    self.client,
+                    name,
+                    modelfile=modelfile,
+                    base_dir=base_dir,
+                    readable=self._readable,
+                    digest_cache=digests,
+                    on_progress=on_progress or _log_step(stream),
+                    quantize=quantize,
+                )
         finally:
             await self.catalog.invalidate(name)
+
+    def _digest_cache(self) -> DigestCache:
+        """File digests, kept beside the metadata cache: all the connector keeps is there."""
+        return DigestCache(self._cache.folder)
 
     async def upload_artifact(
         self,
@@ -303,26 +373,28 @@ class OllamaConnector:
         """`upload_artifact` with the full report (digest, bytes sent and skipped, push)."""
         name, base_model = metadata.get("name"), metadata.get("base_model")
         if not isinstance(name, str) or not name:
-            raise InvalidArgument("invalid metadata: 'name' (the model to create) is required")
+            raise InvalidMetadata("invalid metadata: 'name' (the model to create) is required")
         if not isinstance(base_model, str) or not base_model:
-            raise InvalidArgument("invalid metadata: 'base_model' (e.g. 'llama3.2') is required")
+            raise InvalidMetadata("invalid metadata: 'base_model' (e.g. 'llama3.2') is required")
         unknown = set(metadata) - {"name", "base_model", *_ARTIFACT_KEYS}
         if unknown:
-            raise InvalidArgument(
+            raise InvalidMetadata(
                 f"invalid metadata: unknown keys {sorted(unknown)}; "
                 f"known keys are name, base_model, {', '.join(_ARTIFACT_KEYS)}"
             )
-        options = {arg: metadata[key] for key, arg in _ARTIFACT_KEYS.items() if key in metadata}
+        options = _artifact_options(metadata)
         try:
-            return await package_adapter(
-                self.client,
-                path,
-                name,
-                base_model,
-                readable=self._readable,
-                on_progress=on_progress or _log_step(True),
-                **options,
-            )
+            with closing(self._digest_cache()) as digests:
+                return await package_adapter(
+                    self.client,
+                    path,
+                    name,
+                    base_model,
+                    readable=self._readable,
+                    digest_cache=digests,
+                    on_progress=on_progress or _log_step(True),
+                    **options,
+                )
         finally:
             await self.catalog.invalidate(name, base_model)
 
@@ -415,4 +487,11 @@ def _log_step(enabled: bool) -> PackagingProgressCallback | None:
     return log
 
 
-__all__ = ["ModelInfo", "ModelMetadata", "ModelRef", "OllamaConnector"]
+__all__ = [
+    "InvalidMetadata",
+    "ModelInfo",
+    "ModelMetadata",
+    "ModelRef",
+    "NotConnected",
+    "OllamaConnector",
+]

@@ -3,22 +3,23 @@
     OllamaError
     ├── OllamaUnavailable          ConnectionError: nothing answers at the base URL
     │   └── StreamInterrupted      the connection closed before a stream reached its last line
+    ├── NotConnected               ConnectionError: the connector's last connect() was refused
     ├── OllamaTimeout              TimeoutError: a configured timeout ran out
     ├── ProtocolError              a reply Ollama would not send (bad NDJSON line, bad JSON)
     │   └── GoLiteralError         also ValueError: a Go string literal in `/api/show` is malformed
     ├── InvalidInput               ValueError: refused before anything is sent to Ollama
     │   ├── InvalidArgument        an argument out of range, or two that exclude each other
+    │   │   └── InvalidMetadata    the seed's upload metadata: a key missing, unknown or mistyped
     │   ├── InvalidHost            a host or OLLAMA_HOST that cannot be an Ollama address
     │   ├── InvalidModelName       fails Ollama's name grammar
     │   ├── NotPushable            a name without the ollama.com namespace a push needs
     │   ├── InvalidDigest          a blob digest not of the form sha256:<64 hex>
     │   ├── ModelfileError         a Modelfile `ollama create` would refuse, in Ollama's words
-    │   ├── ModelfileTooLarge      a Modelfile over the size limit
+    │   ├── ModelfileTooLarge      a Modelfile over 1 MiB, read from a file or generated
     │   ├── InvalidModelfileCommand  a Modelfile command built in code that no Modelfile has
     │   ├── UnrepresentableValueError  a value no Modelfile text reads back unchanged
     │   ├── ParameterError         a PARAMETER `ollama create` would refuse
     │   ├── CreatePlanError        a Modelfile refused while its create request is built
-    │   ├── BaseNameShadowed       a file in the Modelfile's folder is named like the base model
     │   ├── NoModelFilesError      a FROM, DRAFT or ADAPTER folder holds nothing Ollama can use
     │   ├── InsecurePathError      a file of such a folder is a symlink out of it
     │   ├── ContentTypeError       a file of such a folder is text where binary is needed, or back
@@ -102,6 +103,17 @@ class StreamInterrupted(OllamaUnavailable):
         )
 
 
+class NotConnected(OllamaError, ConnectionError):
+    """The last `connect` was refused: calls fail rather than go to some other server."""
+
+    def __init__(self, base_url: str, reason: str) -> None:
+        self.base_url = base_url
+        super().__init__(
+            f"not connected: connect() refused {base_url!r} ({reason}); "
+            "call connect() again with a valid base_url"
+        )
+
+
 class OllamaTimeout(OllamaError, TimeoutError):
     """A connect, read or write timeout ran out."""
 
@@ -123,6 +135,11 @@ class InvalidInput(OllamaError, ValueError):
 
 class InvalidArgument(InvalidInput):
     """An argument out of range, or arguments that exclude each other."""
+
+
+class InvalidMetadata(InvalidArgument):
+    """The seed's `upload_artifact` metadata: a required key missing, an unknown key, or a value
+    of the wrong type."""
 
 
 class InvalidHost(InvalidInput):
@@ -186,10 +203,6 @@ class ParameterError(InvalidInput):
 
 class CreatePlanError(InvalidInput):
     """A Modelfile that `ollama create` would refuse while building its request."""
-
-
-class BaseNameShadowed(InvalidInput):
-    """A file beside the Modelfile has the base model's name, so FROM would upload the file."""
 
 
 class NoModelFilesError(InvalidInput):

@@ -16,7 +16,7 @@ from tests.ollama_double import OllamaDouble
 from tools.api.bodies import CreateRequest
 from tools.api.client import OllamaClient
 from tools.catalog.cache import MetadataCache
-from tools.catalog.model_catalog import DEFAULT_LIST_MAX_AGE, ModelCatalog
+from tools.catalog.model_catalog import DEFAULT_LIST_MAX_AGE, DEFAULT_OFFLINE_WINDOW, ModelCatalog
 from tools.catalog.store import ModelStore
 from tools.errors import InvalidModelName, ModelNotFound, OllamaUnavailable
 
@@ -40,13 +40,18 @@ class Setup:
         # No retries: a refused connection is reported at once, without backoff sleeps.
         self.client = OllamaClient(double.url, max_retries=0)
         self.cache = MetadataCache(folder, ttl=TTL, clock=clock)
-        self.catalog = ModelCatalog(self.client, self.cache, store=ModelStore(double.models_dir))
+        self.catalog = ModelCatalog(
+            self.client, self.cache, store=ModelStore(double.models_dir), clock=clock
+        )
 
     def restart(self, *, store: ModelStore | None = None) -> ModelCatalog:
         self.cache.close()
         self.cache = MetadataCache(self.folder, ttl=TTL, clock=self.clock)
         self.catalog = ModelCatalog(
-            self.client, self.cache, store=store or ModelStore(self.double.models_dir)
+            self.client,
+            self.cache,
+            store=store or ModelStore(self.double.models_dir),
+            clock=self.clock,
         )
         return self.catalog
 
@@ -303,6 +308,7 @@ async def test_stale_values_are_served_and_marked(setup):
     assert stale_list.value == listed.value
 
     setup.double.faults.accept_connections()
+    setup.clock.now += DEFAULT_OFFLINE_WINDOW  # Ollama is asked again after the offline window
     assert (await setup.catalog.get_model_metadata("llama3.2")).source == "live"
 
 

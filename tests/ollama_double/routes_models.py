@@ -108,6 +108,10 @@ async def copy(ctx: Ctx) -> None:
     if not dst.is_valid():
         raise HTTPError(400, f"destination {gojson.go_quote(dest)} is invalid")
     dst = ctx.store.existing_name(dst)
+    if src.parts() == dst.parts():
+        # CopyModel returns nil when both name one manifest path, before opening the source.
+        await ctx.empty(200)
+        return
     inst = ctx.store.find(src)
     if inst is None:
         raise HTTPError(404, f"model {gojson.go_quote(source)} not found")

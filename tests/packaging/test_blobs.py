@@ -222,7 +222,12 @@ class _AppendingClient:
     """Accepts the upload, but the file grows meanwhile (a writer still at work)."""
 
     async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: ByteProgressCallback | None = None
+        self,
+        path: Path,
+        digest: str,
+        *,
+        expected: os.stat_result | None = None,
+        on_progress: ByteProgressCallback | None = None,
     ) -> bool:
         with path.open("ab") as f:
             f.write(b"late bytes")
@@ -249,7 +254,12 @@ class _CountingClient:
         self.release = anyio.Event()
 
     async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: ByteProgressCallback | None = None
+        self,
+        path: Path,
+        digest: str,
+        *,
+        expected: os.stat_result | None = None,
+        on_progress: ByteProgressCallback | None = None,
     ) -> bool:
         self.in_flight += 1
         self.most = max(self.most, self.in_flight)

@@ -19,9 +19,9 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import logging
+import os
 import re
-import stat
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ from tools.api.bodies import (
 )
 from tools.api.host import resolve_base_url
 from tools.api.names import parse_model_name
-from tools.api.transport import UPLOAD_CHUNK_SIZE, Sleep, Transport, file_chunks
+from tools.api.transport import UPLOAD_CHUNK_SIZE, Sleep, Transport
 from tools.api.types import (
     ByteProgressCallback,
     ChatResponse,
@@ -63,8 +63,8 @@ from tools.api.types import (
     ThinkLevel,
     VersionResponse,
 )
-from tools.errors import InvalidArgument, InvalidDigest, NotARegularFile, ProtocolError
-from tools.local.path_gate import file_kind
+from tools.errors import InvalidArgument, InvalidDigest, ProtocolError
+from tools.local.path_gate import open_regular
 
 __all__ = ["JSON_CREATE_VERSION", "UPLOAD_CHUNK_SIZE", "OllamaClient", "normalize_digest"]
 
@@ -129,6 +129,11 @@ class OllamaClient:
     async def heartbeat(self) -> None:
         """`HEAD /`: returns if Ollama answers, raises `OllamaUnavailable` if nothing does."""
         await self._transport.empty(Call("HEAD", "/"), None, idempotent=True)
+
+    async def reachable(self) -> bool:
+        """One `HEAD /` attempt, without retries: whether anything answers at the base URL now.
+        The cheap probe of a caller that remembers Ollama was down; never raises for that."""
+        return await self._transport.answers_once(Call("HEAD", "/"))
 
     async def server_supports_json_create(self) -> bool:
         """Whether the server takes the JSON create request (Ollama >= 0.5.5). The version is
@@ -362,39 +367,41 @@ class OllamaClient:
         return response.status_code == 200
 
     async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: ByteProgressCallback | None = None
+        self,
+        path: Path,
+        digest: str,
+        *,
+        expected: os.stat_result | None = None,
+        on_progress: ByteProgressCallback | None = None,
     ) -> bool:
         """Upload a file as the blob `digest` unless the server already has it.
 
         Returns False when the blob was there (nothing is sent; `on_progress` then hears
-        (size, size) once), True when it was uploaded. The file is streamed from disk in chunks
-        read in a worker thread, so memory stays flat and the event loop is never blocked. If
-        the file changed since `digest` was computed, Ollama answers 400 `digest mismatch, …`,
-        raised as `OllamaAPIError` with that text.
+        (size, size) once), True when it was uploaded. The file is opened once, before any
+        request, and streamed from that descriptor in chunks read in a worker thread, so memory
+        stays flat and the event loop is never blocked. With `expected` (the `os.stat` the path
+        gate checked), `path` is opened as it is, without following any symlink, and must still
+        be that file (same device and inode): otherwise `NotARegularFile`, before a byte is
+        sent. If the file changed since `digest` was computed, Ollama answers 400
+        `digest mismatch, …`, raised as `OllamaAPIError` with that text.
         """
         digest = normalize_digest(digest)
-        st = await anyio.to_thread.run_sync(path.stat)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotARegularFile(path, file_kind(st.st_mode), ())
-        size = st.st_size
-        if await self.blob_exists(digest):
-            if on_progress is not None:
-                await on_progress(size, size)
-            return False
-        call = Call("POST", f"/api/blobs/{digest}")
-
-        def chunks() -> AsyncIterator[bytes]:
-            return file_chunks(path, size, on_progress)
-
-        response = await self._transport.send(
-            call, None, idempotent=False, long=True, content=chunks
-        )
+        # A path given without a gate's check is resolved first, as the caller wrote it.
+        real = path if expected is not None else await anyio.to_thread.run_sync(path.resolve)
+        handle = await anyio.to_thread.run_sync(open_regular, real, expected)
         try:
-            await self._transport.read(response, call)
+            size = os.fstat(handle.fileno()).st_size
+            if await self.blob_exists(digest):
+                if on_progress is not None:
+                    await on_progress(size, size)
+                return False
+            call = Call("POST", f"/api/blobs/{digest}")
+            status = await self._transport.upload(call, handle, size, on_progress)
         finally:
-            await response.aclose()
+            # Closed synchronously: an awaited close would itself be cancelled with the upload.
+            handle.close()
         # 200 means the blob appeared between HEAD and POST; Ollama then ignores the body.
-        return response.status_code == 201
+        return status == 201
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ import os
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
-from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import anyio
@@ -38,8 +37,7 @@ from tools.api.answers import (
 )
 from tools.api.host import is_loopback
 from tools.api.types import ByteProgressCallback
-from tools.errors import OllamaTimeout, OllamaUnavailable, StreamInterrupted
-from tools.local.path_gate import open_regular
+from tools.errors import OllamaAPIError, OllamaTimeout, OllamaUnavailable, StreamInterrupted
 from tools.version import DISTRIBUTION, VERSION
 
 logger = logging.getLogger(__name__)
@@ -123,6 +121,33 @@ class Transport:
             await self.read(response, call)
         finally:
             await response.aclose()
+
+    async def answers_once(self, call: Call) -> bool:
+        """One attempt at `call`, without retries: whether anything answers at the base URL now
+        (an error status is an answer). Never raises for an unreachable server."""
+        try:
+            response = await self.send(call, None, idempotent=False)
+        except (OllamaUnavailable, OllamaTimeout):
+            return False
+        except OllamaAPIError:
+            return True
+        await response.aclose()
+        return True
+
+    async def upload(
+        self, call: Call, handle: IO[bytes], size: int, on_progress: ByteProgressCallback | None
+    ) -> int:
+        """`call` with the open file as its body, streamed in chunks; the answer's status."""
+
+        def chunks() -> AsyncIterator[bytes]:
+            return file_chunks(handle, size, on_progress)
+
+        response = await self.send(call, None, idempotent=False, long=True, content=chunks)
+        try:
+            await self.read(response, call)
+        finally:
+            await response.aclose()
+        return response.status_code
 
     async def stream(
         self,
@@ -265,23 +290,19 @@ class Transport:
 
 
 async def file_chunks(
-    path: Path, size: int, on_progress: ByteProgressCallback | None
+    handle: IO[bytes], size: int, on_progress: ByteProgressCallback | None
 ) -> AsyncGenerator[bytes]:
-    """A file's bytes for an upload body, read in a worker thread one chunk at a time, with
-    `on_progress` told of each chunk once the transport has taken it."""
-    # Opened as a checked regular file: a FIFO or device here would block a worker thread forever.
-    real = await anyio.to_thread.run_sync(path.resolve)
-    handle: IO[bytes] = await anyio.to_thread.run_sync(open_regular, real)
-    try:
-        done = 0
-        while chunk := await anyio.to_thread.run_sync(handle.read, UPLOAD_CHUNK_SIZE):
-            yield chunk
-            # Resumed only when the transport wants the next chunk: this one has been sent.
-            done += len(chunk)
-            if on_progress is not None:
-                await on_progress(done, max(size, done))
-    finally:
-        await anyio.to_thread.run_sync(handle.close)
+    """An open file's bytes for an upload body, read in a worker thread one chunk at a time,
+    with `on_progress` told of each chunk once the transport has taken it."""
+    # From the start each time: a request retried after a 503 sends the whole file again.
+    await anyio.to_thread.run_sync(handle.seek, 0)
+    done = 0
+    while chunk := await anyio.to_thread.run_sync(handle.read, UPLOAD_CHUNK_SIZE):
+        yield chunk
+        # Resumed only when the transport wants the next chunk: this one has been sent.
+        done += len(chunk)
+        if on_progress is not None:
+            await on_progress(done, max(size, done))
 
 
 def _describe(exc: Exception) -> str:

@@ -19,7 +19,11 @@ Order of answers:
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+import anyio.to_thread
 from pydantic import ValidationError
 
 from tools.api.client import OllamaClient
@@ -28,11 +32,13 @@ from tools.api.names import ModelName, parse_model_name
 from tools.api.types import ListResponse, ModelSummary, ShowResponse
 from tools.catalog.cache import Cached, CacheEntry, CacheKey, MetadataCache
 from tools.catalog.store import ModelStore
-from tools.errors import InvalidModelName, ModelNotFound, OllamaUnavailable
+from tools.errors import InvalidArgument, InvalidModelName, ModelNotFound, OllamaUnavailable
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LIST_MAX_AGE = 2.0  # seconds a model list (and the digests in it) is trusted
+DEFAULT_OFFLINE_WINDOW = 5.0  # seconds an unreachable Ollama is not asked again
+T = TypeVar("T")
 LIST_KIND = "tags"
 SHOW_KIND = "show"
 
@@ -45,6 +51,12 @@ class ModelCatalog:
 
     `store` is the model folder read when Ollama is down; by default `ModelStore()` for an Ollama
     on this machine (a loopback address), and none for one elsewhere.
+
+    Once Ollama is found unreachable, it is not asked again for `offline_window` seconds: calls
+    answer from the cache or the folder at once instead of paying the client's retry cycle each
+    time. The first call after the window makes one cheap probe (a single attempt, no retries)
+    and goes back to Ollama if it answers. `offline_window=0` asks Ollama every time. `clock`
+    (monotonic seconds) is injectable so tests need no sleeps.
     """
 
     def __init__(
@@ -54,15 +66,57 @@ class ModelCatalog:
         *,
         store: ModelStore | None = None,
         list_max_age: float = DEFAULT_LIST_MAX_AGE,
+        offline_window: float = DEFAULT_OFFLINE_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if offline_window < 0:
+            raise InvalidArgument(
+                f"offline_window must be 0 or more seconds, not {offline_window!r}"
+            )
         self.client = client
         self.cache = cache
         self.store = store if store is not None else _local_store(self.host)
         self.list_max_age = list_max_age
+        self.offline_window = offline_window
+        self._clock = clock
+        self._down_until: float | None = None  # set while Ollama is remembered as unreachable
 
     @property
     def host(self) -> str:
         return str(self.client.base_url)
+
+    # --- remembering that Ollama is down -----------------------------------------------------
+
+    @property
+    def offline(self) -> bool:
+        """Whether Ollama was last found unreachable (and is not asked until a probe succeeds)."""
+        return self._down_until is not None
+
+    async def _ask(self, request: Callable[[], Awaitable[T]]) -> T:
+        """`request()` to Ollama, unless it is remembered as unreachable."""
+        await self._check_reachable()
+        try:
+            return await request()
+        except OllamaUnavailable:
+            self._mark_down()
+            raise
+
+    async def _check_reachable(self) -> None:
+        if self._down_until is None:
+            return
+        if self._clock() < self._down_until:
+            raise OllamaUnavailable(
+                self.host, f"it was unreachable under {self.offline_window:g} s ago"
+            )
+        if await self.client.reachable():
+            self._down_until = None
+            return
+        self._mark_down()
+        raise OllamaUnavailable(self.host, "still unreachable")
+
+    def _mark_down(self) -> None:
+        if self.offline_window > 0:
+            self._down_until = self._clock() + self.offline_window
 
     # --- the list ----------------------------------------------------------------------------
 
@@ -91,7 +145,7 @@ class ModelCatalog:
         return found.map(lambda _: models)
 
     async def _load_list(self) -> str:
-        return (await self.client.list()).model_dump_json()
+        return (await self._ask(self.client.list)).model_dump_json()
 
     # --- one model ---------------------------------------------------------------------------
 
@@ -105,7 +159,7 @@ class ModelCatalog:
         key = self._key(SHOW_KIND, _model_key(wanted))
 
         async def load() -> str:
-            return (await self.client.show(name.strip())).model_dump_json()
+            return (await self._ask(lambda: self.client.show(name.strip()))).model_dump_json()
 
         try:
             digest = await self._current_digest(wanted, use_cache=use_cache)
@@ -161,6 +215,11 @@ class ModelCatalog:
         if found is None and listing.source == "cache":
             listing = await read(False)
             found = _entry_in(listing.value, wanted)
+        if found is None and listing.source == "stale" and self.store is not None:
+            # Ollama is down and the cached list predates the model: its folder may know it.
+            stored = await anyio.to_thread.run_sync(self.store.find, wanted)
+            if stored is not None:
+                return Cached(stored.summary, "disk")
         return listing.map(lambda _: found)
 
     async def _offline_metadata(

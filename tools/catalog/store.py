@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,12 +29,15 @@ from tools.api.names import ModelName, parse_model_name
 from tools.api.types import ModelDetails, ModelSummary, ShowResponse
 from tools.catalog.store_gguf import read_list_fallbacks
 from tools.errors import BadManifest, GGUFFormatError, InvalidModelName
+from tools.local.path_gate import file_kind
 
 logger = logging.getLogger(__name__)
 
 MODELS_ENV = "OLLAMA_MODELS"
 MEDIA_PREFIX = "application/vnd.ollama.image."
 _DIGEST = re.compile(r"sha256[:-][0-9a-fA-F]{64}")
+MAX_MANIFEST_BYTES = 4 << 20  # a manifest or config over this is left out (real ones are KBs)
+MAX_TEXT_LAYER_BYTES = 16 << 20  # template, system and license layers
 _GO_DECODER_FIRST_READ = 512  # encoding/json's Decoder reads 512, then grows its buffer 2x + 512
 
 
@@ -145,8 +149,8 @@ class ModelStore:
             return None
 
     def _read_or_raise(self, name: ModelName, path: Path) -> StoredModel:
-        raw = path.read_bytes()
-        mtime_ns = path.stat().st_mtime_ns
+        raw, st = read_small_file(path, MAX_MANIFEST_BYTES)
+        mtime_ns = st.st_mtime_ns
         manifest, digest = parse_manifest(raw)
         config_layer = _layer(manifest.get("config"), "config")
         layers = tuple(_layer(item, "layer") for item in _list(manifest.get("layers"), "layers"))
@@ -157,7 +161,7 @@ class ModelStore:
             if layer["mediaType"] in (MEDIA_PREFIX + "model", *_TEMPLATE_TYPES):
                 self._blob_path(layer["digest"])  # an invalid digest here makes Ollama fail
             if layer["mediaType"] in _TEMPLATE_TYPES:
-                self._blob_path(layer["digest"]).read_bytes()  # missing: left out
+                read_small_file(self._blob_path(layer["digest"]), MAX_TEXT_LAYER_BYTES)
 
         remote_host = _optional_str(config, "remote_host")
         remote_model = _optional_str(config, "remote_model")
@@ -190,7 +194,7 @@ class ModelStore:
     def _config(self, layer: Mapping[str, Any]) -> Mapping[str, Any]:
         if not layer["digest"]:
             return {}  # no config: Ollama reads zero values
-        raw = self._blob_path(layer["digest"]).read_bytes()
+        raw, _ = read_small_file(self._blob_path(layer["digest"]), MAX_MANIFEST_BYTES)
         value = _go_decode(raw)
         if value is None:
             return {}
@@ -203,7 +207,8 @@ class ModelStore:
         self, details: ModelDetails, layer: Mapping[str, Any], name: ModelName
     ) -> None:
         try:
-            found = read_list_fallbacks(self._blob_path(layer["digest"]))
+            # The header reader walks real paths only: resolve a symlinked models folder first.
+            found = read_list_fallbacks(self._blob_path(layer["digest"]).resolve())
         except (OSError, GGUFFormatError) as exc:
             logger.debug("no GGUF fallbacks for %s: %s", name.shortest, exc)
             return
@@ -221,12 +226,36 @@ class ModelStore:
 
     def _text(self, layer: Mapping[str, Any]) -> str:
         try:
-            return self._blob_path(layer["digest"]).read_text("utf-8", errors="replace")
+            raw, _ = read_small_file(self._blob_path(layer["digest"]), MAX_TEXT_LAYER_BYTES)
+            return raw.decode("utf-8", errors="replace")
         except (OSError, BadManifest):
             return ""
 
 
 _TEMPLATE_TYPES = (MEDIA_PREFIX + "template", MEDIA_PREFIX + "prompt")
+
+
+def read_small_file(path: Path, limit: int) -> tuple[bytes, os.stat_result]:
+    """The bytes and `os.stat` of the regular file at `path`. Opened non-blocking, so a FIFO
+    cannot hang the reader; refused (`BadManifest`) when it is not a regular file (`/dev/zero`
+    would be read forever) or holds more than `limit` bytes."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise BadManifest(f"{str(path)!r} is {file_kind(st.st_mode)}, not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit and (chunk := os.read(fd, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise BadManifest(f"{str(path)!r} is over {limit} bytes")
+        return b"".join(chunks), st
+    finally:
+        os.close(fd)
 
 
 # --- names ---------------------------------------------------------------------------------------

@@ -160,9 +160,10 @@ def _inspect_directory(
     for name in (PEFT_WEIGHTS_NAME, MLX_WEIGHTS_NAME):
         weights = real / name
         if weights.exists():
-            return _inspect_safetensors(
+            info = _inspect_safetensors(
                 given, weights, config, AdapterLayout.PEFT_DIRECTORY, allowed
             )
+            return _with_other_weights(given, real, info, allowed)
     if (real / PICKLE_WEIGHTS_NAME).exists():
         raise InvalidAdapter(given, f"{PICKLE_WEIGHTS_NAME}: " + _pickle_problem())
     raise InvalidAdapter(
@@ -214,6 +215,43 @@ def _inspect_safetensors(
         hidden_size=hidden,
         warnings=tuple(warnings),
     )
+
+
+def _with_other_weights(
+    given: str | os.PathLike[str], real: Path, info: AdapterInfo, allowed: AllowedRoots
+) -> AdapterInfo:
+    """Ollama sends every top-level `*.safetensors` of an adapter folder to its converter (as
+    `tools.model_files` uploads them), so each is checked as the weights are: readable, and only
+    of dtypes the converter takes."""
+    taken = {f.key for f in info.files}
+    others = sorted(
+        name
+        for name in os.listdir(real)
+        if name.endswith(".safetensors") and name not in taken and (real / name).is_file()
+    )
+    files = list(info.files)
+    for name in others:
+        other_real = allowed.regular_file(real / name)
+        try:
+            header = read_safetensors_header(other_real)
+        except SafetensorsFormatError as exc:
+            raise InvalidAdapter(given, f"{name}: {exc}") from None
+        bad = [t for t in header.tensors.values() if t.dtype not in CONVERTIBLE_DTYPES]
+        if bad:
+            raise InvalidAdapter(
+                given,
+                f"{name}: tensor {bad[0].name!r} has dtype {bad[0].dtype}; Ollama converts only "
+                "F32, F16 and BF16 adapter tensors, and it sends every .safetensors file of an "
+                f"adapter folder to its converter; move {name} out of the folder",
+            )
+        files.append(AdapterFile(key=name, path=other_real, size=other_real.stat().st_size))
+    if not others:
+        return info
+    warning = (
+        f"the adapter folder also holds {', '.join(others)}; Ollama converts every "
+        ".safetensors file of the folder as part of the adapter"
+    )
+    return info.model_copy(update={"files": tuple(files), "warnings": (*info.warnings, warning)})
 
 
 class _ConfigSummary(BaseModel):

@@ -142,14 +142,17 @@ def deny_all() -> AllowedRoots:
 def open_regular(real: Path, expected: os.stat_result | None = None) -> io.FileIO:
     """Open a path the gate returned, and check that what was opened is still that regular file.
 
-    `O_NONBLOCK` keeps a FIFO swapped in after the check from blocking the open; `O_NOFOLLOW`
-    refuses a symlink swapped in at the last component. Both are defence in depth: the gate has
-    already refused those from `os.stat`.
+    The real path is walked one folder at a time without following symlinks, so a folder swapped
+    for a symlink after the check is refused rather than followed out of the roots; `expected`
+    (the `os.stat` the gate checked) must then match the opened file's device and inode.
+    `O_NONBLOCK` keeps a FIFO swapped in after the check from blocking the open.
     """
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    flags |= getattr(os, "O_BINARY", 0)
+    flags |= getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(real, flags)
+        fd = _open_without_following(real, flags)
+    except NotARegularFile:
+        raise
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise NotARegularFile(
@@ -170,3 +173,49 @@ def open_regular(real: Path, expected: os.stat_result | None = None) -> io.FileI
     except BaseException:
         os.close(fd)
         raise
+
+
+def checked_stat(real: Path) -> os.stat_result:
+    """The `os.stat` of the regular file at `real`, taken from a descriptor opened as
+    `open_regular` opens it, so that it describes the file at that very path."""
+    with open_regular(real) as stream:
+        return os.fstat(stream.fileno())
+
+
+_CAN_WALK = (
+    os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY") and hasattr(os, "O_NOFOLLOW")
+)
+
+
+def _open_without_following(real: Path, flags: int) -> int:
+    """`os.open(real, flags)`, each folder on the way opened relative to the one before with
+    `O_NOFOLLOW`, so that a symlink anywhere on the path is refused (`NotARegularFile`), never
+    followed."""
+    if not _CAN_WALK or not real.is_absolute():
+        return os.open(real, flags)
+    *folders, name = real.parts
+    cloexec = getattr(os, "O_CLOEXEC", 0)
+    current = os.open(folders[0], os.O_RDONLY | os.O_DIRECTORY | cloexec)
+    try:
+        for part in folders[1:]:
+            try:
+                inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | cloexec,
+                                dir_fd=current)  # fmt: skip
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise NotARegularFile(
+                        real,
+                        "under a folder that was replaced (it changed after it was checked)",
+                        (),
+                    ) from exc
+                exc.filename = str(real)  # the whole path, not the one folder that failed
+                raise
+            os.close(current)
+            current = inner
+        try:
+            return os.open(name, flags, dir_fd=current)
+        except OSError as exc:
+            exc.filename = str(real)
+            raise
+    finally:
+        os.close(current)

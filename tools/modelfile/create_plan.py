@@ -51,7 +51,7 @@ from tools.errors import (
     PathNotFound,
 )
 from tools.local.adapter_files import ADAPTER_CONFIG_NAME
-from tools.local.path_gate import PathGate, open_regular
+from tools.local.path_gate import PathGate, checked_stat, open_regular
 from tools.modelfile.document import Instruction, Modelfile, ModelfileMessage, Parameter, parse
 from tools.modelfile.folder_rules import (
     FoundFile,
@@ -85,6 +85,8 @@ class PlannedUpload:
     key: str
     path: Path
     section: UploadSection
+    checked: os.stat_result | None = field(default=None, compare=False)
+    """The file's `os.stat` when it was checked: the upload must read that very file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,26 +151,36 @@ def to_create_request(
     *,
     readable: PathGate,
     listable: PathGate | None = None,
+    from_is_model_name: bool = False,
 ) -> CreatePlan:
     """The create request for `modelfile` (parsed first if it is text) and the files to upload.
 
     `base_dir` is the Modelfile's folder: relative paths start there. Raises `ModelfileError`,
     `ParameterError`, `CreatePlanError` and the errors of `folder_rules` (all `ValueError`s),
     `FileNotFoundError` for a missing ADAPTER or DRAFT, and whatever `readable` or `listable`
-    raise.
+    raise. With `from_is_model_name`, FROM is taken as a model name without looking for a file
+    of that name (for callers that were given a model name, not a Modelfile).
     """
     if not isinstance(modelfile, Modelfile):
         modelfile = parse(modelfile)
     base = Path(os.path.abspath(Path(base_dir).expanduser()))
-    builder = _Builder(base, readable, listable)
+    builder = _Builder(base, readable, listable, from_is_model_name=from_is_model_name)
     for command in modelfile.commands:
         builder.add(command)
     return builder.plan()
 
 
 class _Builder:
-    def __init__(self, base: Path, readable: PathGate, listable: PathGate | None) -> None:
+    def __init__(
+        self,
+        base: Path,
+        readable: PathGate,
+        listable: PathGate | None,
+        *,
+        from_is_model_name: bool = False,
+    ) -> None:
         self.base = base
+        self.from_is_model_name = from_is_model_name
         self.readable = readable
         self.listable = listable
         self.from_model: str | None = None
@@ -177,6 +189,7 @@ class _Builder:
             "adapters": {},
             "draft_files": {},
         }
+        self.checked: dict[Path, os.stat_result] = {}
         self.from_paths: list[Path] = []
         self.draft_paths: list[Path] = []
         self.texts: dict[str, str] = {}
@@ -201,6 +214,9 @@ class _Builder:
             self.texts[command.keyword] = command.value
 
     def _add_from(self, value: str) -> None:
+        if self.from_is_model_name:
+            self.from_model = value
+            return
         path = expand_path(value, self.base)
         try:
             info = os.stat(path)
@@ -283,6 +299,9 @@ class _Builder:
     def _keep(self, section: UploadSection, files: list[FoundFile]) -> None:
         for named, real in files:
             self.found[section][named] = real
+            # Taken through a descriptor opened without following symlinks, so it is the file
+            # at the checked real path, inside the roots.
+            self.checked[real] = checked_stat(real)
 
     @staticmethod
     def _reject_same_path(name: str, path: Path, others: list[Path]) -> None:
@@ -293,7 +312,7 @@ class _Builder:
     def plan(self) -> CreatePlan:
         typed = typed_parameters(self.parameters)
         uploads = [
-            PlannedUpload(key, real, section)
+            PlannedUpload(key, real, section, self.checked.get(real))
             for section, files in self.found.items()
             for key, real in zip(_relative_names(list(files)), files.values(), strict=True)
         ]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -20,7 +19,7 @@ from tools.api.types import (
 )
 from tools.errors import (
     BaseModelNotInstalled,
-    BaseNameShadowed,
+    ModelfileTooLarge,
     ModelNotFound,
     NotPushable,
     OllamaError,
@@ -29,17 +28,18 @@ from tools.errors import (
 from tools.local.adapter_base import check_base
 from tools.local.adapters import inspect_adapter
 from tools.local.path_gate import AllowedRoots, deny_all
-from tools.modelfile.create_plan import CreatePlan
 from tools.modelfile.document import generate_modelfile
 from tools.packaging.blobs import DigestCache
 from tools.packaging.pipeline import (
     DEFAULT_PARALLEL_UPLOADS,
+    MAX_MODELFILE_BYTES,
     Notifier,
     PackagingClient,
     base_facts,
     follow,
     plan_for,
     require_json_create,
+    require_local_base,
     upload_and_create,
 )
 from tools.packaging.reports import (
@@ -86,22 +86,31 @@ async def package_adapter(
     gate = readable if readable is not None else deny_all()
     notify = Notifier(on_progress)
 
+    require_local_base(base, base_model.strip())
+    _require_modelfile_size(system_prompt, template, parameters, messages, license)
+
     await notify(PackagingPhase.CHECKING, f"checking adapter {os.fspath(path)}")
     adapter = await anyio.to_thread.run_sync(lambda: inspect_adapter(path, allowed=gate))
     # The Modelfile is both the report's description and, through the Modelfile module, the one
     # source of the request, so `create_model(modelfile=report.modelfile)` makes the same model.
+    # Rendered in a worker thread: long texts take a while to quote.
     given = gate.absolute(path)
-    modelfile = generate_modelfile(
-        base_model.strip(),
-        adapter_path=given,
-        system_prompt=system_prompt,
-        template=template,
-        parameters=parameters,
-        messages=messages,
-        license=license,
+    modelfile = await anyio.to_thread.run_sync(
+        lambda: generate_modelfile(
+            base_model.strip(),
+            adapter_path=given,
+            system_prompt=system_prompt,
+            template=template,
+            parameters=parameters,
+            messages=messages,
+            license=license,
+        )
     )
-    plan = await anyio.to_thread.run_sync(lambda: plan_for(modelfile, given.parent, gate))
-    _require_name_only_base(plan, base_model.strip(), given.parent)
+    # The base was given as a model name: it stays one, even where a file of that name exists
+    # (an adapter folder named like its base would otherwise be read as the base).
+    plan = await anyio.to_thread.run_sync(
+        lambda: plan_for(modelfile, given.parent, gate, from_is_model_name=True)
+    )
     await require_json_create(client)
     shown, pulled = await _installed_base(client, base, pull_base, notify)
     facts = base_facts(base, shown)
@@ -136,13 +145,29 @@ def _require_pushable(name: ModelName) -> None:
         )
 
 
-def _require_name_only_base(plan: CreatePlan, base_model: str, folder: Path) -> None:
-    """FROM must stay a model name: a file of that name beside the adapter would shadow it, as
-    it does for `ollama create` (ollama#4538)."""
-    if plan.from_model != base_model or any(u.section != "adapters" for u in plan.uploads):
-        raise BaseNameShadowed(
-            f"a file named {base_model!r} in {str(folder)!r} shadows the base model name; "
-            "rename or move it"
+def _require_modelfile_size(
+    system_prompt: str | None,
+    template: str | None,
+    parameters: Mapping[str, Any] | None,
+    messages: Sequence[Mapping[str, str]] | None,
+    license: str | Sequence[str] | None,
+) -> None:
+    """Bound the Modelfile before rendering it, as a Modelfile read from disk is bounded.
+    Values of the wrong type are left to the renderer, which names them."""
+    texts: list[object] = [system_prompt, template]
+    if isinstance(parameters, Mapping):
+        texts += [*parameters.keys(), *parameters.values()]
+    if isinstance(messages, list | tuple):
+        texts += [v for m in messages if isinstance(m, Mapping) for v in m.values()]
+    if isinstance(license, str):
+        texts.append(license)
+    elif isinstance(license, list | tuple):
+        texts += license
+    size = sum(len(str(text).encode("utf-8", "surrogatepass")) for text in texts if text)
+    if size > MAX_MODELFILE_BYTES:
+        raise ModelfileTooLarge(
+            f"system_prompt, template, parameters, messages and license add up to {size} "
+            f"bytes; a Modelfile holds at most {MAX_MODELFILE_BYTES} bytes (1 MiB): shorten them"
         )
 
 

@@ -259,7 +259,12 @@ class BlobClient(Protocol):
     """The part of `OllamaClient` that uploads need."""
 
     async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: ByteProgressCallback | None = None
+        self,
+        path: Path,
+        digest: str,
+        *,
+        expected: os.stat_result | None = None,
+        on_progress: ByteProgressCallback | None = None,
     ) -> bool: ...
 
 
@@ -269,14 +274,17 @@ async def upload_file(
     digest: str,
     identity: FileIdentity,
     *,
+    expected: os.stat_result | None = None,
     on_progress: ByteProgressCallback | None = None,
 ) -> bool:
     """Upload `real` as blob `digest` unless Ollama has it; True if bytes were sent.
 
     `identity` is the file as it was hashed; a file that differs now is reported, not uploaded.
+    `expected` is the `os.stat` the path gate checked: the upload reads that very file or
+    refuses before sending a byte (`NotARegularFile`).
     """
     try:
-        sent = await client.upload_blob(real, digest, on_progress=on_progress)
+        sent = await client.upload_blob(real, digest, expected=expected, on_progress=on_progress)
     except OllamaAPIError as exc:
         if "digest mismatch" in exc.message:
             raise FileChangedDuringUpload(real, "uploading", exc.message) from exc

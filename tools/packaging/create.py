@@ -41,11 +41,13 @@ from tools.modelfile.document import Modelfile, parse
 from tools.packaging.blobs import DigestCache
 from tools.packaging.pipeline import (
     DEFAULT_PARALLEL_UPLOADS,
+    MAX_MODELFILE_BYTES,
     Notifier,
     PackagingClient,
     base_facts,
     plan_for,
     require_json_create,
+    require_local_base,
     upload_and_create,
 )
 from tools.packaging.reports import (
@@ -54,7 +56,7 @@ from tools.packaging.reports import (
     PackagingProgressCallback,
 )
 
-MAX_MODELFILE_BYTES = 1 << 20
+__all__ = ["MAX_MODELFILE_BYTES", "create_model"]
 
 
 # --- create_model ---------------------------------------------------------------------------
@@ -103,7 +105,9 @@ async def create_model(
     adapters = await anyio.to_thread.run_sync(lambda: _named_adapters(parsed, folder, gate))
     await require_json_create(client)
     if adapters and plan.from_model is not None:
-        await _check_installed_base(client, parse_model_name(plan.from_model), adapters)
+        base = parse_model_name(plan.from_model)
+        require_local_base(base, plan.from_model)
+        await _check_installed_base(client, base, adapters)
 
     return await upload_and_create(
         client, target, plan, digest_cache, on_progress, quantize, max_parallel_uploads

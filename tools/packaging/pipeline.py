@@ -7,7 +7,7 @@ back from `/api/tags` (`installed_digest`). `PackagingClient` is the client surf
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from contextlib import aclosing, contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -26,11 +26,12 @@ from tools.api.types import (
     ShowResponse,
 )
 from tools.errors import (
+    AdapterBaseMismatch,
     ModelNotFound,
     UnsupportedServer,
 )
 from tools.local.adapter_base import BaseModelFacts
-from tools.local.path_gate import AllowedRoots
+from tools.local.path_gate import AllowedRoots, checked_stat
 from tools.modelfile.create_plan import CreatePlan, to_create_request
 from tools.modelfile.document import Modelfile
 from tools.packaging.blobs import BlobClient, DigestCache, FileIdentity, upload_file
@@ -45,6 +46,7 @@ from tools.packaging.reports import (
 from tools.shared.singleflight import SingleFlight
 
 DEFAULT_PARALLEL_UPLOADS = 4
+MAX_MODELFILE_BYTES = 1 << 20  # the most a Modelfile may hold, read from disk or generated
 JSON_CREATE_WHAT = "creating models from uploaded files (the JSON create request)"
 
 
@@ -66,7 +68,12 @@ class PackagingClient(Protocol):
     ) -> AsyncGenerator[ProgressResponse]: ...
     def create_stream(self, request: CreateRequest) -> AsyncGenerator[ProgressResponse]: ...
     async def upload_blob(
-        self, path: Path, digest: str, *, on_progress: ByteProgressCallback | None = None
+        self,
+        path: Path,
+        digest: str,
+        *,
+        expected: os.stat_result | None = None,
+        on_progress: ByteProgressCallback | None = None,
     ) -> bool: ...
 
 
@@ -126,15 +133,21 @@ async def upload_files(
     files: Sequence[tuple[str, Path]],
     *,
     cache: DigestCache,
+    checked: Mapping[Path, os.stat_result] | None = None,
     on_progress: PackagingProgressCallback | None = None,
     max_parallel: int = DEFAULT_PARALLEL_UPLOADS,
 ) -> TransferTotals:
     """Hash (via the cache) and upload each (key, real path), `max_parallel` files at a time.
 
-    The paths must already have passed the gate. The first failure cancels the other uploads and
-    is raised as itself."""
+    The paths must already have passed the gate; `checked` holds the `os.stat` it checked for
+    each, and what is hashed and sent is that very file (same device and inode) or nothing:
+    a path never names another file later. The first failure cancels the other uploads and is
+    raised as itself."""
     notify = Notifier(on_progress)
-    stats = await anyio.to_thread.run_sync(lambda: [os.stat(path) for _, path in files])
+    known = checked or {}
+    stats = await anyio.to_thread.run_sync(
+        lambda: [known.get(path) or checked_stat(path) for _, path in files]
+    )
     total = sum(st.st_size for st in stats)
     hashing, uploading = _Tally(total), _Tally(total)
     limiter = anyio.CapacityLimiter(max(1, max_parallel))
@@ -178,7 +191,8 @@ async def upload_files(
 
             identity = FileIdentity.of(path, st)
             uploaded = await same_blob.run(
-                digest, lambda: upload_file(client, path, digest, identity, on_progress=sent)
+                digest,
+                lambda: upload_file(client, path, digest, identity, expected=st, on_progress=sent),
             )
             uploaded = uploaded and digest not in sent_digests
             sent_digests.add(digest)
@@ -298,6 +312,7 @@ async def upload_and_create(
         transfers = await upload_files(
             client,
             [(u.key, u.path) for u in plan.uploads],
+            checked={u.path: u.checked for u in plan.uploads if u.checked is not None},
             cache=cache,
             on_progress=on_progress,
             max_parallel=max_parallel_uploads,
@@ -317,5 +332,27 @@ async def upload_and_create(
     )
 
 
-def plan_for(modelfile: Modelfile | str, folder: Path, gate: AllowedRoots) -> CreatePlan:
-    return to_create_request(modelfile, folder, readable=gate, listable=gate.directory)
+def plan_for(
+    modelfile: Modelfile | str,
+    folder: Path,
+    gate: AllowedRoots,
+    *,
+    from_is_model_name: bool = False,
+) -> CreatePlan:
+    return to_create_request(
+        modelfile,
+        folder,
+        readable=gate,
+        listable=gate.directory,
+        from_is_model_name=from_is_model_name,
+    )
+
+
+def require_local_base(base: ModelName, given: str) -> None:
+    """A `:cloud` base names a model run on ollama.com: Ollama makes a remote stub for it and
+    ignores the adapter (contract 5.1, 13.4)."""
+    if base.source == "cloud":
+        raise AdapterBaseMismatch(
+            f"base model {given!r} runs on ollama.com: for a cloud base Ollama makes a remote "
+            "stub and ignores the adapter; use a local base (the name without :cloud or -cloud)"
+        )

@@ -1,0 +1,60 @@
+"""Prompts for the workflows people ask for: each a short plan that uses this server's tools."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from pydantic import Field
+
+
+def package_finetune(
+    adapter_path: Annotated[str, Field(description="The adapter folder or file")],
+    base_model: Annotated[str, Field(description="The base model it was trained on")],
+    name: Annotated[str, Field(description="Name for the new model")],
+) -> str:
+    return f"""Package my fine-tuned LoRA adapter as an Ollama model, then try it.
+
+1. Call show_model with name "{base_model}". If it is not installed, call pull_model for it.
+2. Call package_adapter with path "{adapter_path}", name "{name}", base_model "{base_model}".
+   If it refuses the path, tell me which folder to allow (client roots or --allow-dir).
+3. Call generate with model "{name}" and a short prompt that fits what the adapter was trained for.
+4. Report: the model created, bytes sent and skipped, any warnings, and the sample answer."""
+
+
+def modelfile_from_model(
+    model: Annotated[str, Field(description="The installed model to start from")],
+    name: Annotated[str, Field(description="Name for the new model")],
+) -> str:
+    return f"""Start a new model "{name}" from the installed model "{model}".
+
+1. Read the resource ollama://models/{model}/modelfile (or call show_model with name "{model}"
+   and include ["modelfile"]) to get a Modelfile that recreates it.
+2. Show it to me and ask what to change (SYSTEM, PARAMETER lines, TEMPLATE); keep FROM "{model}".
+3. Call create_model with name "{name}" and the edited text as modelfile.
+4. Call generate with model "{name}" and a short prompt, and show me the answer."""
+
+
+def choose_model(
+    task: Annotated[str, Field(description="The task, in words")],
+) -> str:
+    return f"""Choose the best installed Ollama model for this task: {task}
+
+1. Call list_models. For each plausible candidate call show_model to see its capabilities
+   (completion, tools, thinking, vision, embedding, insert), context length and size.
+2. Keep only models whose capabilities the task needs (embedding for search and similarity,
+   tools for function calling, vision for images); prefer a context length that fits the input
+   and the smallest model that should do the job well.
+3. Answer with the model's name and one line on why; if none fits, say which model to pull."""
+
+
+PROMPTS: tuple[tuple[Any, str, str], ...] = (
+    (package_finetune, "Package a fine-tune", "Adapter to Ollama model: check, package, try."),
+    (modelfile_from_model, "Model from a model", "Start a new model from an installed one."),
+    (choose_model, "Choose a model", "Pick the installed model that fits a task."),
+)
+
+
+def register_prompts(server: MCPServer[Any]) -> None:
+    for fn, title, description in PROMPTS:
+        server.prompt(title=title, description=description)(fn)

@@ -1,0 +1,198 @@
+"""The one list of tools: name, toolset, title, description and honest annotations, and the one
+predicate that `--read-only`, `--toolsets` and `--allow-push` filter by.
+
+Each tool's code is a plain async function in `server/toolsets/<toolset>.py`; the text of its
+errors comes from `server/errors.py`. Names and argument names are fixed: agents' saved
+workflows, client configs and the schema snapshots in `tests/server/` depend on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
+
+from server.errors import as_tool_errors
+from server.settings import Settings
+from server.toolsets import inference, modelfile, models, packaging, registry
+
+
+def _hints(
+    *,
+    read_only: bool,
+    destructive: bool = False,
+    idempotent: bool = False,
+    open_world: bool = False,
+) -> ToolAnnotations:
+    """Every hint stated, since the protocol's defaults assume the worst (destructive, open
+    world); for a read-only tool the protocol defines destructive and idempotent as meaningless,
+    so they are left out (every character of `tools/list` is paid for in the user's context)."""
+    if read_only:
+        return ToolAnnotations(read_only_hint=True, open_world_hint=open_world)
+    return ToolAnnotations(
+        read_only_hint=False,
+        destructive_hint=destructive,
+        idempotent_hint=idempotent,
+        open_world_hint=open_world,
+    )
+
+
+READS = _hints(read_only=True)
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    toolset: str
+    title: str
+    description: str
+    fn: Callable[..., Awaitable[Any]]
+    annotations: ToolAnnotations
+    needs_allow_push: bool = False  # offered only with --allow-push
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        "list_models", "models", "List installed models",
+        "Installed models with size, family, parameter count and quantization.",
+        models.list_models, READS,
+    ),
+    ToolSpec(
+        "show_model", "models", "Show model details",
+        "An installed model's capabilities, context length and parameters; long texts via include.",
+        models.show_model, READS,
+    ),
+    ToolSpec(
+        "list_running", "models", "List loaded models",
+        "Models loaded in memory now: VRAM, context length, when they unload.",
+        models.list_running, READS,
+    ),
+    ToolSpec(
+        "copy_model", "models", "Copy a model",
+        "Copy a model to a new name (replacing any model of that name).",
+        models.copy_model, _hints(read_only=False, destructive=True, idempotent=True),
+    ),
+    ToolSpec(
+        "delete_model", "models", "Delete a model",
+        "Delete an installed model.",
+        models.delete_model, _hints(read_only=False, destructive=True, idempotent=True),
+    ),
+    ToolSpec(
+        "ollama_status", "models", "Ollama status",
+        "Is Ollama up: version, address, model count, cache, allowed folders, modes.",
+        models.ollama_status, READS,
+    ),
+    ToolSpec(
+        "pull_model", "registry", "Pull a model",
+        "Download a model from ollama.com, with progress.",
+        registry.pull_model,
+        _hints(read_only=False, idempotent=True, open_world=True),
+    ),
+    ToolSpec(
+        "push_model", "registry", "Push a model",
+        "Upload a namespace/model to ollama.com, with progress.",
+        registry.push_model,
+        _hints(read_only=False, destructive=True, idempotent=True, open_world=True),
+        needs_allow_push=True,
+    ),
+    ToolSpec(
+        "create_model", "modelfile", "Create a model",
+        "Create a model from a Modelfile (text or path); local FROM/ADAPTER files are uploaded.",
+        modelfile.create_model_tool, _hints(read_only=False, destructive=True, idempotent=True),
+    ),
+    ToolSpec(
+        "generate_modelfile", "modelfile", "Write a Modelfile",
+        "Write a valid Modelfile (base model, adapter, prompt, parameters); changes nothing.",
+        modelfile.generate_modelfile_tool, READS,
+    ),
+    ToolSpec(
+        "package_adapter", "packaging", "Package a LoRA adapter",
+        "Make an Ollama model from a LoRA adapter (PEFT folder, safetensors or GGUF) and a base "
+        "model.",
+        packaging.package_adapter_tool,
+        _hints(read_only=False, destructive=True, idempotent=True),
+    ),
+    ToolSpec(
+        "generate", "inference", "Generate text",
+        "Run a prompt on a local model and return its answer.",
+        inference.generate, READS,
+    ),
+    ToolSpec(
+        "chat", "inference", "Chat",
+        "Send messages (and optional tools) to a local model; returns its reply.",
+        inference.chat, READS,
+    ),
+    ToolSpec(
+        "embed", "inference", "Embed text",
+        "Embedding vectors of one or more texts from a local embedding model.",
+        inference.embed, READS,
+    ),
+)  # fmt: skip
+
+
+def offered(spec: ToolSpec, settings: Settings) -> bool:
+    """The one predicate: in a chosen toolset, not a write in read-only mode, push only when
+    allowed."""
+    if spec.toolset not in settings.toolsets:
+        return False
+    if settings.read_only and not spec.annotations.read_only_hint:
+        return False
+    return settings.allow_push or not spec.needs_allow_push
+
+
+def register_tools(server: MCPServer[Any], settings: Settings) -> list[str]:
+    """Add every offered tool to `server`; return their names."""
+    names: list[str] = []
+    for spec in TOOLS:
+        if not offered(spec, settings):
+            continue
+        server.add_tool(
+            as_tool_errors(spec.name, spec.fn),
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            annotations=spec.annotations,
+        )
+        # The SDK offers no public hook for the published schema; its tool manager is the one
+        # place it keeps it. Arguments are still validated by the full pydantic model.
+        tool = server._tool_manager.get_tool(spec.name)
+        assert tool is not None
+        tool.parameters = compact_schema(tool.parameters)
+        names.append(spec.name)
+    return names
+
+
+def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The input schema without what costs a client's context and tells a model nothing:
+    pydantic's titles, the `null` arm and `default: null` of optional arguments (leaving one out
+    means the same), and `additionalProperties: true` (the default)."""
+
+    def compact(node: Any) -> Any:
+        if isinstance(node, list):
+            return [compact(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {
+            key: compact(value)
+            for key, value in node.items()
+            if key != "title"
+            and not (key == "default" and value is None)
+            and not (key == "additionalProperties" and value is True)
+        }
+        arms = [arm for arm in out.get("anyOf", []) if arm != {"type": "null"}]
+        if "anyOf" in out:
+            del out["anyOf"]
+            if len(arms) == 1:
+                out = {**arms[0], **out}
+            else:
+                out["anyOf"] = arms
+        return out
+
+    properties = schema.get("properties", {})
+    return {
+        **{k: v for k, v in schema.items() if k not in ("title", "properties")},
+        "properties": {name: compact(value) for name, value in properties.items()},
+    }

@@ -1,0 +1,1 @@
+"""One module per toolset: plain async functions and their output models."""

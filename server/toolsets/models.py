@@ -1,0 +1,334 @@
+"""The `models` toolset: what is installed and running, copy, delete, and the server's status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import mcp.types as types
+from mcp.server.mcpserver import Context, Resolve
+from pydantic import BaseModel, Field
+
+from server.notifications import announce_model_changes
+from server.progress import human_bytes
+from server.results import tool_result
+from server.roots import allowed_roots, roots_always
+from server.state import AppState, app_state
+from server.tools_api import (
+    AnswerSource,
+    Cached,
+    ModelSummary,
+    OllamaError,
+    RunningModel,
+    ShowResponse,
+    from_show,
+    render,
+    show_parameter_texts,
+)
+
+Include = Literal["template", "license", "modelfile", "model_info"]
+ModelName = Annotated[str, Field(description="e.g. llama3.2:3b")]
+
+
+# --- output models -------------------------------------------------------------------------
+
+
+class ModelEntry(BaseModel):
+    name: str
+    size: int
+    family: str = ""
+    parameter_size: str = ""
+    quantization: str = ""
+    modified_at: datetime | None = None
+    digest: str = ""
+
+
+class ModelList(BaseModel):
+    models: list[ModelEntry]
+    source: AnswerSource  # live, cache, stale (Ollama unreachable) or disk (read offline)
+    cached_at: datetime | None = None
+
+
+class ModelDetails(BaseModel):
+    name: str
+    family: str = ""
+    families: list[str] | None = None
+    format: str = ""
+    parameter_size: str = ""
+    quantization: str = ""
+    context_length: int | None = None
+    embedding_length: int | None = None
+    capabilities: list[str] = Field(default_factory=list)
+    parameters: dict[str, list[str]] = Field(default_factory=dict)
+    system: str = ""
+    modified_at: datetime | None = None
+    source: AnswerSource
+    cached_at: datetime | None = None
+    template: str | None = None
+    license: str | None = None
+    modelfile: str | None = None
+    model_info: dict[str, Any] | None = None
+
+
+class RunningEntry(BaseModel):
+    name: str
+    size: int
+    size_vram: int
+    expires_at: datetime | None = None
+    context_length: int | None = None
+    parameter_size: str = ""
+    quantization: str = ""
+
+
+class RunningList(BaseModel):
+    models: list[RunningEntry]
+
+
+class Changed(BaseModel):
+    model: str
+    action: Literal["copied", "deleted"]
+    source: str | None = None
+
+
+class Status(BaseModel):
+    reachable: bool
+    version: str | None = None
+    base_url: str
+    model_count: int | None = None
+    models_source: AnswerSource | None = None
+    cache_dir: str
+    cache_state: str
+    allowed_roots: list[str]
+    read_only: bool
+    toolsets: list[str]
+    push_enabled: bool
+    error: str | None = None
+
+
+# --- shared with the resources ---------------------------------------------------------------
+
+
+def model_list(found: Cached[list[ModelSummary]]) -> ModelList:
+    return ModelList(
+        models=[
+            ModelEntry(
+                name=m.name,
+                size=m.size,
+                family=m.details.family,
+                parameter_size=m.details.parameter_size,
+                quantization=m.details.quantization_level,
+                modified_at=m.modified_at,
+                digest=m.digest,
+            )
+            for m in found.value
+        ],
+        source=found.source,
+        cached_at=found.cached_at,
+    )
+
+
+async def model_details(state: AppState, name: str, include: list[Include]) -> ModelDetails:
+    found = await state.catalog.get_model_metadata(name)
+    show = found.value
+    info = show.model_info
+    return ModelDetails(
+        name=name,
+        family=show.details.family,
+        families=show.details.families,
+        format=show.details.format,
+        parameter_size=show.details.parameter_size,
+        quantization=show.details.quantization_level,
+        context_length=_info_int(info, "context_length") or show.details.context_length,
+        embedding_length=_info_int(info, "embedding_length") or show.details.embedding_length,
+        capabilities=show.capabilities or [],
+        parameters=_parameters(show.parameters),
+        system=show.system,
+        modified_at=show.modified_at,
+        source=found.source,
+        cached_at=found.cached_at,
+        template=show.template if "template" in include else None,
+        license=show.license if "license" in include else None,
+        modelfile=modelfile_text(show, name) if "modelfile" in include else None,
+        model_info=info if "model_info" in include else None,
+    )
+
+
+def modelfile_text(show: ShowResponse, name: str) -> str:
+    """A Modelfile that starts a new model from the installed one (FROM its name)."""
+    return render(from_show(show.model_dump(mode="json"), name))
+
+
+def _info_int(info: dict[str, Any], suffix: str) -> int | None:
+    for key, value in info.items():
+        if key.endswith(f".{suffix}") and isinstance(value, int):
+            return value
+    return None
+
+
+def _parameters(shown: str) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for name, text in show_parameter_texts(shown):
+        grouped.setdefault(name, []).append(text)
+    return grouped
+
+
+async def running_list(state: AppState) -> RunningList:
+    running = (await state.client.ps()).models
+    return RunningList(models=[_running(m) for m in running])
+
+
+def _running(m: RunningModel) -> RunningEntry:
+    return RunningEntry(
+        name=m.name,
+        size=m.size,
+        size_vram=m.size_vram,
+        expires_at=m.expires_at,
+        context_length=m.context_length,
+        parameter_size=m.details.parameter_size,
+        quantization=m.details.quantization_level,
+    )
+
+
+async def status(state: AppState, roots: list[Path]) -> Status:
+    settings = state.settings
+    cache_path = state.cache.path
+    common: dict[str, Any] = {
+        "base_url": str(state.client.base_url),
+        "cache_dir": str(cache_path.parent),
+        "cache_state": "in use" if cache_path.exists() else "empty (created on first use)",
+        "allowed_roots": [str(r) for r in roots],
+        "read_only": settings.read_only,
+        "toolsets": list(settings.toolsets),
+        "push_enabled": settings.allow_push,
+    }
+    try:
+        version = await state.client.version()
+    except OllamaError as exc:
+        listed = await _offline_list(state)
+        return Status(
+            reachable=False,
+            error=str(exc),
+            model_count=len(listed.value) if listed else None,
+            models_source=listed.source if listed else None,
+            **common,
+        )
+    found = await state.catalog.list_models()
+    return Status(
+        reachable=True,
+        version=version,
+        model_count=len(found.value),
+        models_source=found.source,
+        **common,
+    )
+
+
+async def _offline_list(state: AppState) -> Cached[list[ModelSummary]] | None:
+    try:
+        return await state.catalog.list_models()
+    except OllamaError:
+        return None
+
+
+# --- tools -----------------------------------------------------------------------------------
+
+
+async def list_models(ctx: Context) -> Annotated[types.CallToolResult, ModelList]:
+    result = model_list(await app_state(ctx).catalog.list_models())
+    lines = [
+        f"{m.name}  {human_bytes(m.size)}  {m.family} {m.parameter_size} {m.quantization}".rstrip()
+        for m in result.models
+    ]
+    head = f"{len(lines)} model(s) installed{_provenance(result.source, result.cached_at)}"
+    return tool_result("\n".join([head, *lines]), result)
+
+
+async def show_model(
+    name: ModelName,
+    ctx: Context,
+    include: Annotated[list[Include] | None, Field(description="Long texts to add")] = None,
+) -> Annotated[types.CallToolResult, ModelDetails]:
+    details = await model_details(app_state(ctx), name, include or [])
+    parts = [
+        f"{details.name}: {details.family} {details.parameter_size} {details.quantization}",
+        f"capabilities: {', '.join(details.capabilities) or 'none listed'}",
+        f"context length: {details.context_length or 'unknown'}",
+    ]
+    if details.parameters:
+        params = ", ".join(f"{k}={' '.join(v)}" for k, v in details.parameters.items())
+        parts.append(f"parameters: {params}")
+    if details.system:
+        parts.append(f"system: {details.system}")
+    for field in ("template", "license", "modelfile"):
+        text = getattr(details, field)
+        if text is not None:
+            parts.append(f"{field}:\n{text}")
+    parts.append(_provenance(details.source, details.cached_at).strip(" ()") or "live")
+    return tool_result("\n".join(parts), details)
+
+
+async def list_running(ctx: Context) -> Annotated[types.CallToolResult, RunningList]:
+    result = await running_list(app_state(ctx))
+    lines = [
+        f"{m.name}  {human_bytes(m.size_vram)} VRAM  context {m.context_length or '?'}  "
+        f"until {m.expires_at.isoformat() if m.expires_at else '?'}"
+        for m in result.models
+    ]
+    return tool_result("\n".join([f"{len(lines)} model(s) loaded", *lines]), result)
+
+
+async def copy_model(
+    source: Annotated[str, Field(description="Installed model")],
+    destination: str,
+    ctx: Context,
+) -> Annotated[types.CallToolResult, Changed]:
+    state = app_state(ctx)
+    try:
+        await state.client.copy(source, destination)
+    finally:
+        await state.catalog.invalidate(destination)
+    await announce_model_changes(ctx, destination)
+    return tool_result(
+        f"copied {source} to {destination}",
+        Changed(model=destination, action="copied", source=source),
+    )
+
+
+async def delete_model(name: ModelName, ctx: Context) -> Annotated[types.CallToolResult, Changed]:
+    state = app_state(ctx)
+    try:
+        await state.client.delete(name)
+    finally:
+        await state.catalog.invalidate(name)
+    await announce_model_changes(ctx, name)
+    return tool_result(f"deleted {name}", Changed(model=name, action="deleted"))
+
+
+async def ollama_status(
+    ctx: Context, roots: Annotated[types.ListRootsResult, Resolve(roots_always)]
+) -> Annotated[types.CallToolResult, Status]:
+    state = app_state(ctx)
+    gate = allowed_roots(state.settings.allow_dirs, roots)
+    result = await status(state, list(gate.roots))
+    if result.reachable:
+        head = f"Ollama {result.version} at {result.base_url}: {result.model_count} model(s)"
+    else:
+        known = f"; {result.model_count} model(s) known ({result.models_source})"
+        head = f"Ollama unreachable at {result.base_url}{known if result.model_count else ''}"
+    lines = [
+        head,
+        f"cache: {result.cache_dir} ({result.cache_state})",
+        f"allowed folders: {', '.join(result.allowed_roots) or 'none'}",
+        f"read-only: {result.read_only}; toolsets: {', '.join(result.toolsets)}; "
+        f"push: {'on' if result.push_enabled else 'off'}",
+    ]
+    return tool_result("\n".join(lines), result)
+
+
+def _provenance(source: AnswerSource, cached_at: datetime | None) -> str:
+    when = f" of {cached_at.isoformat(timespec='seconds')}" if cached_at else ""
+    if source == "stale":
+        return f" (Ollama unreachable: cached answer{when}, may be out of date)"
+    if source == "disk":
+        return " (Ollama unreachable: read from its model folder)"
+    return f" ({source})"
