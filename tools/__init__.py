@@ -10,6 +10,7 @@ Folders by job, each owning one part of the connector (its docstring says what):
     shared/       what the catalog and packaging both stand on: cache folder, sqlite, single flight
     errors.py     the one error tree: every exception the connector raises, drawn in its docstring
     connector.py  the seed's `OllamaConnector`, on top of the same functions the MCP server calls
+    artifact_metadata.py  the seed's `upload_artifact` metadata, checked before anything is read
     version.py    the installed distribution's version, read from its metadata
 
 How one call flows: a caller (the MCP server, or `OllamaConnector`) checks local paths through

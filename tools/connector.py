@@ -16,7 +16,7 @@ from contextlib import closing
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from tools.api.client import OllamaClient
 from tools.api.names import parse_model_name, same_model
@@ -27,6 +27,7 @@ from tools.api.types import (
     ProgressCallback,
     ProgressResponse,
 )
+from tools.artifact_metadata import artifact_metadata
 from tools.catalog.cache import AnswerSource, Cached, MetadataCache
 from tools.catalog.model_catalog import DEFAULT_OFFLINE_WINDOW, ModelCatalog
 from tools.errors import (
@@ -52,49 +53,6 @@ from tools.packaging.reports import (
 logger = logging.getLogger(__name__)
 
 TokenCallback = Callable[[str], Awaitable[None]]
-
-
-class _ArtifactOptions(BaseModel):
-    """The seed's `upload_artifact` metadata beyond name and base_model, each key the
-    `package_adapter` argument of the same name. Strict: "false" is not a boolean."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    system_prompt: str | None = None
-    template: str | None = None
-    parameters: Mapping[str, Any] | None = None
-    messages: list[Mapping[str, str]] | tuple[Mapping[str, str], ...] | None = None
-    license: str | list[str] | tuple[str, ...] | None = None
-    push: bool = False
-    pull_base: bool = False
-
-
-_ARTIFACT_KEYS = tuple(_ArtifactOptions.model_fields)
-
-# What each key must be, for the error message.
-_EXPECTED = {
-    "system_prompt": "a string",
-    "template": "a string",
-    "parameters": "a mapping of parameter names to values",
-    "messages": "a list of {'role': ..., 'content': ...} mappings",
-    "license": "a string or a list of strings",
-    "push": "true or false",
-    "pull_base": "true or false",
-}
-
-
-def _artifact_options(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    """The metadata's options as `package_adapter` arguments; `InvalidMetadata` names the first
-    key of the wrong type."""
-    given = {key: metadata[key] for key in _ARTIFACT_KEYS if key in metadata}
-    try:
-        options = _ArtifactOptions.model_validate(given)
-    except ValidationError as exc:
-        key = str(exc.errors()[0]["loc"][0])
-        raise InvalidMetadata(
-            f"invalid metadata: {key!r} must be {_EXPECTED[key]}, not {metadata[key]!r}"
-        ) from None
-    return {key: getattr(options, key) for key in given}
 
 
 class ModelRef(str):
@@ -371,18 +329,7 @@ class OllamaConnector:
         on_progress: PackagingProgressCallback | None = None,
     ) -> PackageReport:
         """`upload_artifact` with the full report (digest, bytes sent and skipped, push)."""
-        name, base_model = metadata.get("name"), metadata.get("base_model")
-        if not isinstance(name, str) or not name:
-            raise InvalidMetadata("invalid metadata: 'name' (the model to create) is required")
-        if not isinstance(base_model, str) or not base_model:
-            raise InvalidMetadata("invalid metadata: 'base_model' (e.g. 'llama3.2') is required")
-        unknown = set(metadata) - {"name", "base_model", *_ARTIFACT_KEYS}
-        if unknown:
-            raise InvalidMetadata(
-                f"invalid metadata: unknown keys {sorted(unknown)}; "
-                f"known keys are name, base_model, {', '.join(_ARTIFACT_KEYS)}"
-            )
-        options = _artifact_options(metadata)
+        name, base_model, options = artifact_metadata(metadata)
         try:
             with closing(self._digest_cache()) as digests:
                 return await package_adapter(

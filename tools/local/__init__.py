@@ -1,4 +1,5 @@
 """Local files an assistant names: the gate every path passes before it is opened (`path_gate`:
 allowed roots, regular files only), the header readers that check a file without loading tensors
-(`gguf_reader`, `safetensors_reader`), and the LoRA adapter checks built on them (`adapters`).
+(`gguf_reader`, `safetensors_reader`), and the LoRA adapter checks built on them (`adapters`;
+`adapter_config` reads its adapter_config.json).
 """
