@@ -215,8 +215,8 @@ def _with_other_weights(
     given: str | os.PathLike[str], real: Path, info: AdapterInfo, allowed: AllowedRoots
 ) -> AdapterInfo:
     """Ollama sends every top-level `*.safetensors` of an adapter folder to its converter (as
-    `tools.model_files` uploads them), so each is checked as the weights are: readable, and only
-    of dtypes the converter takes."""
+    `tools.modelfile.folder_rules` uploads them), so each is checked as the weights are:
+    readable, and only of dtypes the converter takes."""
     taken = {f.key for f in info.files}
     others = sorted(
         name
