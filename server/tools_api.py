@@ -46,6 +46,7 @@ from tools import (
     package_adapter,
     parse_model_name,
 )
+from tools.api.transport import without_connect_retries
 from tools.catalog.cache import AnswerSource
 from tools.errors import CreatePlanError, NotARegularFile, UnrepresentableValueError
 from tools.local.path_gate import open_regular
@@ -99,4 +100,5 @@ __all__ = [
     "parse_model_name",
     "render",
     "show_parameter_texts",
+    "without_connect_retries",
 ]

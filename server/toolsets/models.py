@@ -25,6 +25,7 @@ from server.tools_api import (
     from_show,
     render,
     show_parameter_texts,
+    without_connect_retries,
 )
 
 Include = Literal["template", "license", "modelfile", "model_info"]
@@ -203,7 +204,8 @@ async def status(state: AppState, roots: list[Path]) -> Status:
         "push_enabled": settings.allow_push,
     }
     try:
-        version = await state.client.version()
+        with without_connect_retries():  # "is it up?" is answered by one attempt
+            version = await state.client.version()
     except OllamaError as exc:
         listed = await _offline_list(state)
         return Status(
@@ -319,8 +321,8 @@ async def ollama_status(
         head,
         f"cache: {result.cache_dir} ({result.cache_state})",
         f"allowed folders: {', '.join(result.allowed_roots) or 'none'}",
-        f"read-only: {result.read_only}; toolsets: {', '.join(result.toolsets)}; "
-        f"push: {'on' if result.push_enabled else 'off'}",
+        f"read-only: {'yes' if result.read_only else 'no'}; "
+        f"toolsets: {', '.join(result.toolsets)}; push: {'on' if result.push_enabled else 'off'}",
     ]
     return tool_result("\n".join(lines), result)
 

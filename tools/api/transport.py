@@ -3,6 +3,8 @@ retries, timeouts, and NDJSON framing. `OllamaClient` says what to send; this se
 
 * Retries (exponential backoff with jitter, bounded): connection refused or reset on idempotent
   requests (GET, HEAD, POST /api/show), and 503 "server busy" on any request. Nothing else.
+  Inside `without_connect_retries()` a failed connection is reported at once: for callers that
+  have a fallback (the catalog's cached and disk answers), waiting through backoff helps nobody.
 * Lines are split on `\\n` bytes only. httpx's `aiter_lines` also splits on U+0085 (NEL), which
   Go's JSON encoder leaves unescaped (it escapes control characters, U+2028 and U+2029), so a model
   that emits it would otherwise break the stream.
@@ -16,8 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import aclosing, contextmanager
+from contextvars import ContextVar
 from typing import IO, Any, TypeVar
 
 import anyio
@@ -47,6 +50,20 @@ Sleep = Callable[[float], Awaitable[None]]
 UPLOAD_CHUNK_SIZE = 1 << 20  # 1 MiB: few enough reads to be fast, small enough to keep memory flat
 
 _ResponseT = TypeVar("_ResponseT", bound=BaseModel)
+
+# A context variable, not a flag on the client: one client serves callers with and without a
+# fallback at the same time.
+_connect_retries_off: ContextVar[bool] = ContextVar("connect_retries_off", default=False)
+
+
+@contextmanager
+def without_connect_retries() -> Iterator[None]:
+    """Within this block, a connection that fails is `OllamaUnavailable` at the first attempt."""
+    token = _connect_retries_off.set(True)
+    try:
+        yield
+    finally:
+        _connect_retries_off.reset(token)
 
 
 class Transport:
@@ -208,7 +225,7 @@ class Transport:
             except httpx2.TimeoutException as exc:
                 raise self._timeout(call, exc) from exc
             except httpx2.TransportError as exc:
-                if idempotent and attempt < self.max_retries:
+                if idempotent and attempt < self.max_retries and not _connect_retries_off.get():
                     await self._backoff(attempt, call, _describe(exc))
                     attempt += 1
                     continue

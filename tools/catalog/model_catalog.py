@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from tools.api.client import OllamaClient
 from tools.api.host import is_loopback
 from tools.api.names import ModelName, parse_model_name
+from tools.api.transport import without_connect_retries
 from tools.api.types import ListResponse, ModelSummary, ShowResponse
 from tools.catalog.cache import Cached, CacheEntry, CacheKey, MetadataCache
 from tools.catalog.store import ModelStore
@@ -96,7 +97,9 @@ class ModelCatalog:
         """`request()` to Ollama, unless it is remembered as unreachable."""
         await self._check_reachable()
         try:
-            return await request()
+            # Every read here has a cached or disk answer to fall back on: fail fast.
+            with without_connect_retries():
+                return await request()
         except OllamaUnavailable:
             self._mark_down()
             raise
