@@ -139,7 +139,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "web_search", "web", "Search the web",
-        "Web search via your Ollama's ollama.com sign-in; the query leaves this machine.",
+        "Web search via your Ollama's ollama.com sign-in; the query leaves the machine.",
         web.web_search, OPEN_READS,
     ),
     ToolSpec(
