@@ -17,8 +17,9 @@ from tools.version import VERSION
 
 SERVER_NAME = "ollama-connector-mcp"
 INSTRUCTIONS = (
-    "Tools and resources for a local Ollama: browse installed models, read their metadata, "
-    "build Modelfiles, package LoRA adapters, pull and push models, and run local inference."
+    "Tools and resources for a local Ollama: browse installed models and the models Ollama "
+    "recommends, read their metadata, build Modelfiles, package LoRA adapters, pull and push "
+    "models, and run local inference."
 )
 
 

@@ -17,7 +17,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from server.tools_api import (
     AdapterBaseMismatch,
     BaseModelNotInstalled,
+    CloudDisabled,
+    CloudUnreachable,
     CreatePlanError,
+    EndpointMissing,
     FileChangedDuringUpload,
     InvalidAdapter,
     InvalidModelName,
@@ -32,6 +35,7 @@ from server.tools_api import (
     ParameterError,
     PushFailed,
     ServerBusy,
+    SignInRequired,
     StreamInterrupted,
     UnrepresentableValueError,
     UnsupportedServer,
@@ -83,6 +87,37 @@ def _too_old(exc: UnsupportedServer, tool: str) -> str:
     return f"{seen} is too old for {tool}: upgrade Ollama to {exc.needed} or newer"
 
 
+def _no_route(exc: EndpointMissing, tool: str) -> str:
+    seen = f"Ollama {exc.version}" if exc.version else "this Ollama"
+    return (
+        f"{tool} needs Ollama {exc.needed} or newer; {seen} does not have it (404): upgrade "
+        "Ollama (https://ollama.com/download)"
+    )
+
+
+def _cloud_disabled(exc: CloudDisabled, tool: str) -> str:
+    return (
+        f"{tool} needs Ollama's cloud features, which are disabled ({exc.message}): enable the "
+        'cloud by unsetting OLLAMA_NO_CLOUD (and "disable_ollama_cloud" in ~/.ollama/server.json) '
+        "where Ollama runs, then restart Ollama"
+    )
+
+
+def _signed_out(exc: SignInRequired, tool: str) -> str:
+    where = f", or open {exc.signin_url}" if exc.signin_url else ""
+    return (
+        f"{tool} needs Ollama signed in to ollama.com ({exc.message}): run `ollama signin` on "
+        f"the machine Ollama runs on{where}, then try again"
+    )
+
+
+def _unreachable_cloud(exc: CloudUnreachable, tool: str) -> str:
+    return (
+        f"Ollama could not reach ollama.com for {tool} ({exc.message}): check the internet "
+        "connection (and any proxy) of the machine Ollama runs on, then try again"
+    )
+
+
 def _busy(exc: ServerBusy, tool: str) -> str:
     return f"Ollama is busy (its queue is full): try again in a moment ({exc.message})"
 
@@ -114,7 +149,11 @@ ERROR_TABLE: tuple[tuple[type[BaseException], Describe], ...] = (
     (OllamaTimeout, _timeout),
     (BaseModelNotInstalled, _base_missing),
     (ModelNotFound, _not_found),
+    (EndpointMissing, _no_route),
     (UnsupportedServer, _too_old),
+    (CloudDisabled, _cloud_disabled),
+    (SignInRequired, _signed_out),
+    (CloudUnreachable, _unreachable_cloud),
     (ServerBusy, _busy),
     (PushFailed, _as_is),
     (FileChangedDuringUpload, _as_is),

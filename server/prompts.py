@@ -38,20 +38,26 @@ def modelfile_from_model(
 def choose_model(
     task: Annotated[str, Field(description="The task, in words")],
 ) -> str:
-    return f"""Choose the best installed Ollama model for this task: {task}
+    return f"""Choose the best Ollama model for this task: {task}
 
-1. Call list_models. For each plausible candidate call show_model to see its capabilities
-   (completion, tools, thinking, vision, embedding, insert), context length and size.
+1. Installed models first. Call list_models. For each plausible candidate call show_model to see
+   its capabilities (completion, tools, thinking, vision, embedding, insert), context length and
+   size.
 2. Keep only models whose capabilities the task needs (embedding for search and similarity,
    tools for function calling, vision for images); prefer a context length that fits the input
    and the smallest model that should do the job well.
-3. Answer with the model's name and one line on why; if none fits, say which model to pull."""
+3. If an installed model fits, answer with its name and one line on why, and stop.
+4. Otherwise consult the library: call browse_library (or read ollama://library), with a query
+   for the task's key words if that helps. Prefer a local model whose VRAM need fits this
+   machine; a cloud model runs on ollama.com and needs `ollama signin`.
+5. Answer with the model to pull, one line on why, and how to get it (pull_model with its
+   name); pull it only if I agree."""
 
 
 PROMPTS: tuple[tuple[Any, str, str], ...] = (
     (package_finetune, "Package a fine-tune", "Adapter to Ollama model: check, package, try."),
     (modelfile_from_model, "Model from a model", "Start a new model from an installed one."),
-    (choose_model, "Choose a model", "Pick the installed model that fits a task."),
+    (choose_model, "Choose a model", "Pick a model for a task: installed first, then the library."),
 )
 
 

@@ -17,7 +17,7 @@ from mcp.types import ToolAnnotations
 
 from server.errors import as_tool_errors
 from server.settings import Settings
-from server.toolsets import inference, modelfile, models, packaging, registry
+from server.toolsets import inference, library, modelfile, models, packaging, registry, web
 
 
 def _hints(
@@ -41,6 +41,8 @@ def _hints(
 
 
 READS = _hints(read_only=True)
+# Reads whose answers come from ollama.com (through the user's Ollama): an open world.
+OPEN_READS = _hints(read_only=True, open_world=True)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,21 @@ TOOLS: tuple[ToolSpec, ...] = (
         "embed", "inference", "Embed text",
         "Embedding vectors of one or more texts from a local embedding model.",
         inference.embed, READS,
+    ),
+    ToolSpec(
+        "browse_library", "library", "Browse the Ollama library",
+        "Models Ollama recommends, local or cloud, marked if installed, with how to pull.",
+        library.browse_library, OPEN_READS,
+    ),
+    ToolSpec(
+        "web_search", "web", "Search the web",
+        "Web search via your Ollama's ollama.com sign-in; the query leaves the machine.",
+        web.web_search, OPEN_READS,
+    ),
+    ToolSpec(
+        "web_fetch", "web", "Fetch a web page",
+        "A page's text and links via your Ollama's ollama.com sign-in; the URL leaves the machine.",
+        web.web_fetch, OPEN_READS,
     ),
 )  # fmt: skip
 

@@ -5,6 +5,7 @@
     ollama://models/{+name}/modelfile   a Modelfile that starts a new model from it (text)
     ollama://running                    the models loaded now (JSON)
     ollama://status                     reachable or not, version, cache, allowed folders (JSON)
+    ollama://library                    the models Ollama recommends, marked installed (JSON)
 
 Model names hold `/` and `:`, so the templates use RFC 6570 `{+name}`. Completions of a model
 argument come from the cached model list, so they cost Ollama nothing.
@@ -28,11 +29,13 @@ from server.errors import error_text
 from server.notifications import MODELS_URI, RUNNING_URI, STATUS_URI
 from server.state import AppState, StateHolder
 from server.tools_api import ModelNotFound, OllamaError
+from server.toolsets.library import library
 from server.toolsets.models import model_details, model_list, modelfile_text, running_list, status
 
 JSON = "application/json"
 MODEL_ARGUMENTS = frozenset({"name", "model", "base_model", "source"})
 MAX_COMPLETIONS = 100
+LIBRARY_URI = "ollama://library"
 
 
 async def _guard(uri: str, read: Any) -> str:
@@ -83,6 +86,13 @@ def register_resources(server: MCPServer[AppState], holder: StateHolder) -> None
             return (await status(state, list(state.settings.allow_dirs))).model_dump_json()
 
         return await _guard(STATUS_URI, read())
+
+    @server.resource(LIBRARY_URI, title="Recommended models", mime_type=JSON)
+    async def recommended() -> str:
+        async def read() -> str:
+            return (await library(holder.get())).model_dump_json()
+
+        return await _guard(LIBRARY_URI, read())
 
 
 def register_completions(server: MCPServer[AppState], holder: StateHolder) -> None:

@@ -16,7 +16,9 @@ Transport = Literal["stdio", "streamable-http"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 Command = Literal["serve", "doctor", "config"]
 
-TOOLSETS = ("models", "registry", "modelfile", "packaging", "inference")
+TOOLSETS = ("models", "registry", "modelfile", "packaging", "inference", "library", "web")
+# `web` sends queries and URLs to ollama.com (through the user's Ollama): only when asked for.
+DEFAULT_TOOLSETS = tuple(name for name in TOOLSETS if name != "web")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_CACHE_TTL = 24 * 3600.0
 
@@ -48,7 +50,7 @@ class Settings:
     ollama_host: str | None = None  # None: the connector's own OLLAMA_HOST/default rule
     allow_dirs: tuple[Path, ...] = ()
     read_only: bool = False
-    toolsets: tuple[str, ...] = TOOLSETS
+    toolsets: tuple[str, ...] = DEFAULT_TOOLSETS
     allow_push: bool = False
     cache_dir: Path | None = None  # None: the connector's default cache folder
     cache_ttl: float = DEFAULT_CACHE_TTL
@@ -121,16 +123,22 @@ def _flag(given: object, env: Mapping[str, str], name: str) -> bool:
 
 
 def _toolsets(raw: str | None) -> tuple[str, ...]:
-    if raw is None or raw.strip().lower() == "all":
-        return TOOLSETS
-    chosen = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
-    unknown = [name for name in chosen if name not in TOOLSETS]
-    if unknown or not chosen:
+    """Comma-separated toolset names; `default` stands for every toolset but `web`, `all` for
+    every toolset (`web` included), so `default,web` adds web search and fetch."""
+    if raw is None:
+        return DEFAULT_TOOLSETS
+    chosen: list[str] = []
+    for part in (part.strip().lower() for part in raw.split(",")):
+        expanded = {"all": TOOLSETS, "default": DEFAULT_TOOLSETS}.get(part, (part,) if part else ())
+        chosen.extend(expanded)
+    unique = tuple(dict.fromkeys(chosen))
+    unknown = [name for name in unique if name not in TOOLSETS]
+    if unknown or not unique:
         raise SettingsError(
             f"unknown toolset(s) {', '.join(unknown) or repr(raw)}; choose from "
-            f"{', '.join(TOOLSETS)} (comma-separated), or 'all'"
+            f"{', '.join(TOOLSETS)} (comma-separated), 'default' (all but web) or 'all'"
         )
-    return chosen
+    return unique
 
 
 def _number(raw: str | None, what: str, default: float) -> float:
@@ -199,7 +207,8 @@ def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
     add(
         "--toolsets",
         default=default,
-        help=f"comma-separated groups: {', '.join(TOOLSETS)} (default all)",
+        help=f"comma-separated groups: {', '.join(TOOLSETS)}; 'default' is all but web "
+        "(the default), 'all' includes web; e.g. default,web",
     )
     add(
         "--allow-push",

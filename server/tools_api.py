@@ -46,28 +46,45 @@ from tools import (
     package_adapter,
     parse_model_name,
 )
+from tools.api.cloud import MAX_SEARCH_RESULTS
 from tools.api.transport import without_connect_retries
+from tools.api.types import CloudStatus
 from tools.catalog.cache import AnswerSource
-from tools.errors import CreatePlanError, NotARegularFile, UnrepresentableValueError
+from tools.catalog.library import LibraryModel, library_models
+from tools.errors import (
+    CloudDisabled,
+    CloudUnreachable,
+    CreatePlanError,
+    EndpointMissing,
+    NotARegularFile,
+    SignInRequired,
+    UnrepresentableValueError,
+)
 from tools.local.path_gate import open_regular
 from tools.modelfile.document import from_show, render
 from tools.modelfile.parameters import show_parameter_texts
 
 __all__ = [
+    "MAX_SEARCH_RESULTS",
     "AdapterBaseMismatch",
     "AllowedRoots",
     "AnswerSource",
     "BaseModelNotInstalled",
     "Cached",
     "ChatResponse",
+    "CloudDisabled",
+    "CloudStatus",
+    "CloudUnreachable",
     "CreatePlanError",
     "CreateResult",
     "DigestCache",
     "EmbedResponse",
+    "EndpointMissing",
     "FileChangedDuringUpload",
     "GenerateResponse",
     "InvalidAdapter",
     "InvalidModelName",
+    "LibraryModel",
     "MetadataCache",
     "ModelCatalog",
     "ModelNotFound",
@@ -89,12 +106,14 @@ __all__ = [
     "RunningModel",
     "ServerBusy",
     "ShowResponse",
+    "SignInRequired",
     "StreamInterrupted",
     "UnrepresentableValueError",
     "UnsupportedServer",
     "create_model",
     "from_show",
     "generate_modelfile",
+    "library_models",
     "open_regular",
     "package_adapter",
     "parse_model_name",

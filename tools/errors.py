@@ -41,7 +41,12 @@
     │   │   └── BaseModelNotInstalled  also ValueError: the adapter's base is not installed
     │   ├── ServerBusy             503 "server busy": Ollama did not take the request
     │   ├── StreamError            an {"error": ...} line after the stream had started (HTTP 200)
-    │   └── UnsupportedServer      the Ollama version is too old for the request
+    │   ├── UnsupportedServer      the Ollama version is too old for the request
+    │   │   └── EndpointMissing    an older Ollama answered 404: it has no such route yet
+    │   └── CloudError             a request that needs ollama.com, which Ollama could not make
+    │       ├── CloudDisabled      403: Ollama's cloud is switched off (OLLAMA_NO_CLOUD)
+    │       ├── SignInRequired     401: Ollama is not signed in to ollama.com (`ollama signin`)
+    │       └── CloudUnreachable   502: Ollama could not reach ollama.com
     ├── FileChangedDuringUpload    RuntimeError: a file changed while it was hashed or uploaded
     └── PushFailed                 RuntimeError: the model was created, but pushing it failed
 
@@ -405,6 +410,29 @@ class UnsupportedServer(OllamaAPIError):
             super().__init__(status, message, hint=f"{too_old}: {upgrade}")
         else:
             super().__init__(status, too_old, hint=upgrade)
+
+
+class EndpointMissing(UnsupportedServer):
+    """An older Ollama answered gin's `404 page not found`: the route came in a later version."""
+
+
+class CloudError(OllamaAPIError):
+    """Ollama could not get ollama.com's answer (web search and fetch). Ollama signs these
+    requests with the user's own `ollama signin` key: no key passes through the connector."""
+
+
+class CloudDisabled(CloudError):
+    """403 `ollama cloud is disabled: ...` (OLLAMA_NO_CLOUD, or ~/.ollama/server.json)."""
+
+
+class SignInRequired(CloudError):
+    """401: Ollama could not sign the request, or ollama.com does not know its key."""
+
+    signin_url: str | None = None  # where Ollama says to sign in, when it said
+
+
+class CloudUnreachable(CloudError):
+    """502: Ollama could not reach ollama.com (no network, DNS, a proxy)."""
 
 
 # --- an operation failed part way: RuntimeError ------------------------------------------------

@@ -18,6 +18,7 @@ from server.state import AppState, app_state
 from server.tools_api import (
     AnswerSource,
     Cached,
+    CloudStatus,
     ModelSummary,
     OllamaError,
     RunningModel,
@@ -105,6 +106,9 @@ class Status(BaseModel):
     toolsets: list[str]
     push_enabled: bool
     error: str | None = None
+    # From /api/status; None when not reported (Ollama before 0.16.2, or unreachable).
+    cloud_disabled: bool | None = None
+    cloud_disabled_by: str | None = None  # env (OLLAMA_NO_CLOUD), config (server.json), both
 
 
 # --- shared with the resources ---------------------------------------------------------------
@@ -216,13 +220,24 @@ async def status(state: AppState, roots: list[Path]) -> Status:
             **common,
         )
     found = await state.catalog.list_models()
+    cloud = await _cloud(state)
     return Status(
         reachable=True,
         version=version,
         model_count=len(found.value),
         models_source=found.source,
+        cloud_disabled=cloud.disabled if cloud else None,
+        cloud_disabled_by=cloud.source if cloud and cloud.disabled else None,
         **common,
     )
+
+
+async def _cloud(state: AppState) -> CloudStatus | None:
+    """Ollama's cloud switch; None from a server too old to say (404) or one that failed."""
+    try:
+        return (await state.client.cloud_status()).cloud
+    except OllamaError:
+        return None
 
 
 async def _offline_list(state: AppState) -> Cached[list[ModelSummary]] | None:
@@ -324,6 +339,11 @@ async def ollama_status(
         f"read-only: {'yes' if result.read_only else 'no'}; "
         f"toolsets: {', '.join(result.toolsets)}; push: {'on' if result.push_enabled else 'off'}",
     ]
+    if result.cloud_disabled is not None:
+        by = f" by {result.cloud_disabled_by}" if result.cloud_disabled_by else ""
+        lines.append(f"Ollama cloud: {f'disabled{by}' if result.cloud_disabled else 'enabled'}")
+    elif result.reachable:
+        lines.append("Ollama cloud: not reported (Ollama 0.16.2 or newer reports it)")
     return tool_result("\n".join(lines), result)
 
 

@@ -46,6 +46,12 @@ class Faults:
         self.legacy: bool = False
         self._version: str | None = None
         self.push_unauthorized: bool = False
+        # ollama.com as the daemon sees it (routes_cloud): None, or where OLLAMA_NO_CLOUD came
+        # from ("env", "config" or "both"); no signing key; unreachable; an error it answered.
+        self.cloud_disabled: str | None = None
+        self.signed_out: bool = False
+        self.upstream_down: bool = False
+        self.upstream_error: tuple[int, str] | None = None
 
     # --- connection-level -------------------------------------------------------
     def refuse_connections(self) -> None:
@@ -123,4 +129,8 @@ class Faults:
             self.legacy = False
             self._version = None
             self.push_unauthorized = False
+            self.cloud_disabled = None
+            self.signed_out = False
+            self.upstream_down = False
+            self.upstream_error = None
         self.accept_connections()

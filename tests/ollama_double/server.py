@@ -10,9 +10,17 @@ from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import routes_blobs, routes_create, routes_inference, routes_models, routes_transfer
+from . import (
+    routes_blobs,
+    routes_cloud,
+    routes_create,
+    routes_inference,
+    routes_models,
+    routes_transfer,
+)
 from .app import Router, dispatch
 from .catalogue import Catalogue
+from .cloud import Cloud
 from .faults import Faults
 from .http import HttpServer, Request, Responder
 from .reqlog import RequestLog
@@ -25,7 +33,14 @@ T = TypeVar("T")
 
 def build_router() -> Router:
     router = Router()
-    for module in (routes_models, routes_blobs, routes_transfer, routes_create, routes_inference):
+    for module in (
+        routes_models,
+        routes_blobs,
+        routes_transfer,
+        routes_create,
+        routes_inference,
+        routes_cloud,
+    ):
         module.register(router)
     return router
 
@@ -52,6 +67,7 @@ class OllamaDouble:
         self.models_dir = Path(models_dir) if models_dir is not None else base / "models"
         self.store = Store(self.models_dir)
         self.catalogue = Catalogue()
+        self.cloud = Cloud()  # what ollama.com would answer: recommendations, web pages
         self.faults = Faults(on_refuse=self._refuse, on_accept=self._accept)
         self.requests = RequestLog()
         self.runtime = Runtime()

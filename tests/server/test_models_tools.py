@@ -101,9 +101,10 @@ async def test_status_reports_reachable_and_modes(
     assert data["model_count"] == 4
     assert data["read_only"] is False and data["push_enabled"] is True
     assert len(data["allowed_roots"]) == 1
-    assert text(result).splitlines()[-1] == (
-        "read-only: no; toolsets: models, registry, modelfile, packaging, inference; push: on"
-    )
+    assert (
+        "read-only: no; toolsets: models, registry, modelfile, packaging, inference, library; "
+        "push: on"
+    ) in text(result).splitlines()
 
 
 async def test_ollama_down_is_a_tool_error_that_says_how_to_start_it(

@@ -43,7 +43,9 @@ ARGUMENTS: dict[str, tuple[list[str], list[str]]] = {  # required, optional
     "chat": (["model", "messages"], ["tools", "options", "format", "think", "keep_alive"]),
     "embed": (["model", "input"], []),
     "ollama_status": ([], []),
+    "browse_library": ([], ["query", "local_only"]),
 }
+OPEN_WORLD = {"pull_model", "push_model", "browse_library"}
 WRITES = {
     "pull_model",
     "push_model",
@@ -82,7 +84,7 @@ async def test_annotations_are_honest(connect: Connect) -> None:
         hints = tool.annotations
         assert hints is not None
         assert hints.read_only_hint is (name not in WRITES), name
-        assert hints.open_world_hint is (name in {"pull_model", "push_model"}), name
+        assert hints.open_world_hint is (name in OPEN_WORLD), name
     assert tools["delete_model"].annotations.destructive_hint is True  # type: ignore[union-attr]
     assert tools["create_model"].annotations.destructive_hint is True  # type: ignore[union-attr]
     assert tools["pull_model"].annotations.destructive_hint is False  # type: ignore[union-attr]
@@ -91,8 +93,10 @@ async def test_annotations_are_honest(connect: Connect) -> None:
 async def test_tools_list_without_output_schemas_fits_the_budget(connect: Connect) -> None:
     async with connect() as client:
         tools = (await client.list_tools()).tools
-    assert len(tools) == 14
-    wire = [{k: v for k, v in published(tool).items() if k != "outputSchema"} for tool in tools]
+    assert len(tools) == 15  # the original 14 and browse_library; web tools are off by default
+    # The budget is the original 14 tools'; later tools have their own (test_library_web_tools).
+    originals = [tool for tool in tools if tool.name != "browse_library"]
+    wire = [{k: v for k, v in published(tool).items() if k != "outputSchema"} for tool in originals]
     size = len(json.dumps(wire, separators=(",", ":")))
     assert size < SIZE_LIMIT, size
 

@@ -218,3 +218,15 @@ class EmbedRequest(_Loaded):
     input: str | list[str]
     truncate: bool | None = None
     dimensions: int | None = None
+
+
+# --- ollama.com, through the daemon ------------------------------------------------------------
+
+
+class WebSearchRequest(_Request):
+    query: str
+    max_results: int | None = None  # ollama.com: 5 when left out, at most 10
+
+
+class WebFetchRequest(_Request):
+    url: str

@@ -45,6 +45,7 @@ from tools.api.bodies import (
     TransferRequest,
     checked_arguments,
 )
+from tools.api.cloud import CloudRoutes
 from tools.api.host import resolve_base_url
 from tools.api.names import parse_model_name
 from tools.api.transport import UPLOAD_CHUNK_SIZE, Sleep, Transport
@@ -73,8 +74,9 @@ logger = logging.getLogger(__name__)
 _DIGEST = re.compile(r"sha256[:-]([0-9a-fA-F]{64})")
 
 
-class OllamaClient:
-    """An async client for one Ollama server. Use as `async with OllamaClient() as ollama: ...`."""
+class OllamaClient(CloudRoutes):
+    """An async client for one Ollama server. Use as `async with OllamaClient() as ollama: ...`.
+    The routes where Ollama speaks for ollama.com come from `tools.api.cloud.CloudRoutes`."""
 
     def __init__(
         self,

@@ -173,6 +173,56 @@ class EmbedResponse(_Response):
 Message.model_rebuild()
 
 
+# --- ollama.com, through the daemon (/api/status, /api/experimental/*) -------------------
+
+
+class ModelRecommendation(_Response):
+    """One entry of `/api/experimental/model-recommendations`; Ollama leaves zero fields out."""
+
+    model: str
+    description: str = ""
+    context_length: int | None = None
+    max_output_tokens: int | None = None
+    vram_bytes: int | None = None
+    required_plan: str | None = None
+
+    @property
+    def runs_in_cloud(self) -> bool:
+        """A cloud model (`x:cloud`, `x:tag-cloud`), read as Ollama's `isCloudRecommendation`."""
+        return self.model.endswith((":cloud", "-cloud"))
+
+
+class RecommendationsResponse(_Response):
+    recommendations: list[ModelRecommendation] = Field(default_factory=list)
+
+
+class CloudStatus(_Response):
+    disabled: bool = False
+    source: str = "none"  # none, env (OLLAMA_NO_CLOUD), config (~/.ollama/server.json), both
+
+
+class StatusResponse(_Response):
+    """`/api/status`."""
+
+    cloud: CloudStatus = Field(default_factory=CloudStatus)
+
+
+class WebSearchResult(_Response):
+    title: str = ""
+    url: str = ""
+    content: str = ""
+
+
+class WebSearchResponse(_Response):
+    results: list[WebSearchResult] = Field(default_factory=list)
+
+
+class WebFetchResponse(_Response):
+    title: str = ""
+    content: str = ""
+    links: list[str] | None = None
+
+
 # --- callbacks ----------------------------------------------------------------------------
 
 ProgressCallback = Callable[[ProgressResponse], Awaitable[None]]
