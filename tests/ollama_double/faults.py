@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .gates import Gate
+
 DEFAULT_VERSION = "0.33.0-rc2"
 LEGACY_VERSION = "0.5.4"
 BUSY_MESSAGE = "server busy, please try again.  maximum pending requests exceeded"
@@ -46,6 +48,7 @@ class Faults:
         self.legacy: bool = False
         self._version: str | None = None
         self.push_unauthorized: bool = False
+        self._gates: dict[str, Gate] = {}
 
     # --- connection-level -------------------------------------------------------
     def refuse_connections(self) -> None:
@@ -103,6 +106,15 @@ class Faults:
                     return fault
             return None
 
+    def gate(self, path: str) -> Gate:
+        """Hold every stream on `path` at a gate that lets lines out as the test allows."""
+        with self._lock:
+            return self._gates.setdefault(path, Gate(path))
+
+    def gate_for(self, path: str) -> Gate | None:
+        with self._lock:
+            return self._gates.get(path)
+
     # --- server identity -----------------------------------------------------------
     @property
     def version(self) -> str:
@@ -123,4 +135,7 @@ class Faults:
             self.legacy = False
             self._version = None
             self.push_unauthorized = False
+            gates, self._gates = list(self._gates.values()), {}
+        for gate in gates:
+            gate.open()
         self.accept_connections()
