@@ -51,6 +51,7 @@ from tools.errors import CreatePlanError, NotARegularFile, UnrepresentableValueE
 from tools.local.path_gate import open_regular
 from tools.modelfile.document import from_show, render
 from tools.modelfile.parameters import show_parameter_texts
+from tools.shared.cache_dir import default_cache_dir
 
 __all__ = [
     "AdapterBaseMismatch",
@@ -92,6 +93,7 @@ __all__ = [
     "UnrepresentableValueError",
     "UnsupportedServer",
     "create_model",
+    "default_cache_dir",
     "from_show",
     "generate_modelfile",
     "open_regular",

@@ -20,7 +20,7 @@ async def test_resources_are_listed(connect: Connect) -> None:
         templates = {
             t.uri_template for t in (await client.list_resource_templates()).resource_templates
         }
-    assert resources == {"ollama://models", "ollama://running", "ollama://status"}
+    assert resources == {"ollama://models", "ollama://running", "ollama://status", "ollama://pulls"}
     assert templates == {"ollama://models/{+name}", "ollama://models/{+name}/modelfile"}
 
 
