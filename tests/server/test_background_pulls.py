@@ -98,7 +98,7 @@ async def test_a_background_pull_returns_at_once_and_pull_status_follows_it(
             "model": MODEL, "action": "started", "status": "pulling", "bytes": 0, "layers": 0
         }  # fmt: skip
         assert text(result) == (
-            'pulling big:latest in the background (started): follow it with pull_status name '
+            "pulling big:latest in the background (started): follow it with pull_status name "
             '"big:latest" or the resource ollama://pulls; stop it with cancel_pull'
         )
         seen = []
@@ -169,9 +169,7 @@ async def test_a_second_call_joins_the_same_pull(
 
     async with connect() as client:
         first = await client.call_tool("pull_model", {"name": "big", "background": True})
-        second = await client.call_tool(
-            "pull_model", {"name": "big:latest", "background": True}
-        )
+        second = await client.call_tool("pull_model", {"name": "big:latest", "background": True})
         assert await gate.wait_held_async(lines=1)
         outcome: dict[str, Any] = {}
         async with anyio.create_task_group() as group:
