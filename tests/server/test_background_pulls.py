@@ -307,3 +307,17 @@ async def test_pull_status_without_pulls_and_for_an_unknown_model(connect: Conne
         "Error executing tool pull_status: no pull of tinyllama is running or ended in the "
         "last 3600 s: start one with pull_model"
     )
+
+
+async def test_package_finetune_pulls_a_missing_base_in_the_background(connect: Connect) -> None:
+    async with connect() as client:
+        prompt = await client.get_prompt(
+            "package_finetune",
+            {"adapter_path": "/work/out", "base_model": "mistral:7b", "name": "mine"},
+        )
+    plan = prompt.messages[0].content.text  # type: ignore[union-attr]
+    assert (
+        'If it is not installed, call pull_model with name\n   "mistral:7b" and background true'
+        in (plan)
+    )
+    assert "call pull_status with that name until it says\n   success" in plan
