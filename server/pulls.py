@@ -36,6 +36,7 @@ OpenStream = Callable[[str, bool], AsyncGenerator[ProgressResponse]]
 OnEnd = Callable[[str], Awaitable[None]]
 
 RATE_WINDOW = 10.0  # seconds of progress the rate is measured over
+ENDING_TIMEOUT = 10.0  # seconds to write down and announce a pull's end
 VERIFYING_LINES = ("verifying", "writing manifest", "removing unused layers")
 CANCELLED_BY_TOOL = "cancelled with cancel_pull"
 CANCELLED_BY_CALLER = "cancelled: its caller cancelled the call, and no one else was waiting"
@@ -281,14 +282,17 @@ class PullRegistry:
             pull.error = exc
             pull.end("failed", error_text(exc, "pull_model"))
         finally:
-            with anyio.CancelScope(shield=True):
+            # Shielded, so a shutdown still writes the end down; bounded, so it cannot hang one.
+            with anyio.CancelScope(shield=True, deadline=anyio.current_time() + ENDING_TIMEOUT):
                 await self._ended(key, pull)
+            pull.finished.set()  # even if writing down the end ran out of time
+            pull.bump()
 
     async def _ended(self, key: tuple[str, ...], pull: Pull) -> None:
         """Write the end down, then tell: caches, clients, and whoever waits on the pull."""
         if pull.record.ended_at is None:  # ended by something not foreseen above
             pull.end("failed", "the pull stopped unexpectedly; the server log has details")
-        del self._active[key]
+        self._active.pop(key, None)
         self._finished[pull.record.id] = pull.record
         try:
             await self._on_end(pull.record.model)

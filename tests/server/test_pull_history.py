@@ -22,6 +22,7 @@ from server.pull_records import FILE_NAME, PullHistory, PullRecord, now
 from server.settings import Settings, parse_args
 from tests.ollama_double.server import OllamaDouble
 from tests.server.conftest import Connect, with_settings
+from tests.server.test_background_pulls import until_status
 
 MODEL = "big:latest"
 
@@ -45,6 +46,7 @@ async def test_shutdown_cancels_a_background_pull_and_a_restarted_server_reports
         gate.allow(2)
         await client.call_tool("pull_model", {"name": "big", "background": True})
         assert await gate.wait_held_async(lines=2)
+        await until_status(client, lambda r: r["bytes_total"] > 0)
     # Leaving the client ended the server's lifespan: the pull's stream to Ollama is closed.
     assert await ollama_double.requests.wait_disconnect_async(10)
     assert MODEL not in ollama_double.installed_names()
