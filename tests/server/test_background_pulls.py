@@ -5,6 +5,7 @@ never on the clock."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -121,8 +122,16 @@ async def test_a_background_pull_returns_at_once_and_pull_status_follows_it(
             assert await gate.wait_held_async(lines=lines)
             before = seen[-1]["bytes_done"] if seen else 0
             await until_status(client, lambda r, b=before: r["bytes_done"] > b, seen)
+        described = text(await client.call_tool("pull_status", {}))
         gate.open()
         final = await until_ended(client, updates)
+    assert re.fullmatch(
+        r"big:latest: pulling, [\d.]+ [KM]?B of [\d.]+ MB \(\d+%\), [\d.]+ [KMG]?B/s, "
+        r"about \d+ s left",
+        described,
+    ), described
+    assert seen[-1]["bytes_per_second"] > 0 and seen[-1]["eta_seconds"] >= 0
+    assert final["eta_seconds"] is None
     done = [r["bytes_done"] for r in seen] + [final["bytes_done"]]
     assert done == sorted(done), "bytes done must never go back"
     assert all(r["status"] == "pulling" and r["ended_at"] is None for r in seen)

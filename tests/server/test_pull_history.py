@@ -20,6 +20,7 @@ from server.app import build_server
 from server.http_security import http_app, uvicorn_server
 from server.pull_records import FILE_NAME, PullHistory, PullRecord, now
 from server.settings import Settings, parse_args
+from server.toolsets.registry import describe_pull
 from tests.ollama_double.server import OllamaDouble
 from tests.server.conftest import Connect, with_settings
 from tests.server.test_background_pulls import until_status
@@ -177,3 +178,23 @@ async def test_a_background_pull_outlives_the_client_that_started_it(
     assert ollama_double.requests.disconnects == []
     assert ollama_double.requests.count("POST", "/api/pull") == 1
     assert MODEL in ollama_double.installed_names()
+
+
+def test_a_record_reads_as_one_line() -> None:
+    pulling = record("big:latest", 0).model_copy(
+        update={
+            "status": "pulling",
+            "ended_at": None,
+            "bytes_done": 1_500_000_000,
+            "bytes_total": 4_000_000_000,
+            "bytes_per_second": 12_300_000,
+            "eta_seconds": 600,
+        }
+    )
+    assert describe_pull(pulling) == (
+        "big:latest: pulling, 1.5 GB of 4.0 GB (37%), 12.3 MB/s, about 10 min left"
+    )
+    slower = pulling.model_copy(update={"eta_seconds": 7200, "bytes_per_second": None})
+    assert describe_pull(slower).endswith("(37%), about 2.0 h left")
+    failed = record("big:latest", 0, "failed").model_copy(update={"error": "Ollama said no"})
+    assert describe_pull(failed).endswith(" UTC: Ollama said no")
