@@ -177,7 +177,8 @@ class PullRegistry:
 
     # --- starting and following ---------------------------------------------------------------
     def start(self, name: str, *, insecure: bool, background: bool) -> tuple[Pull, bool]:
-        """The pull of `name`: the one in flight (joined: True), else a new one."""
+        """The pull of `name`: the one in flight (joined: True), else a new one. A joiner's
+        `insecure` is not used: the pull already talks to the registry the first caller chose."""
         if self._group is None or self._closing:
             raise ToolError("the server is shutting down: pull again once it is back")
         key = pull_key(name)
