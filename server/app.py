@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
+from server.notifications import Broadcast
 from server.prompts import register_prompts
 from server.registry import register_tools
 from server.resources import register_completions, register_resources
@@ -26,10 +28,11 @@ INSTRUCTIONS = (
 def build_server(settings: Settings) -> MCPServer[AppState]:
     """The configured server; which tools it offers is decided by `server.registry.offered`."""
     holder = StateHolder()
+    bus = InMemorySubscriptionBus()  # kept: background pulls publish on it outside requests
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        async with open_state(settings) as state:
+        async with open_state(settings, Broadcast(bus)) as state:
             holder.current = state
             try:
                 yield state
@@ -42,6 +45,7 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
         instructions=INSTRUCTIONS,
         log_level=settings.log_level,
         lifespan=lifespan,
+        subscriptions=bus,
     )
     register_tools(server, settings)
     register_resources(server, holder)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import Context
+from mcp.server.subscriptions import ResourcesListChanged, ResourceUpdated, SubscriptionBus
 
 MODELS_URI = "ollama://models"
 RUNNING_URI = "ollama://running"
 STATUS_URI = "ollama://status"
+PULLS_URI = "ollama://pulls"
 MODERN_ERA = "2026-07-28"
 
 logger = logging.getLogger(__name__)
@@ -38,3 +41,42 @@ async def announce_model_changes(ctx: Context[Any, Any], *names: str) -> None:
                 await ctx.session.send_resource_updated(uri)
     except Exception:  # a client that went away must not turn a done change into a failure
         logger.warning("could not notify the client of changed models", exc_info=True)
+
+
+class Broadcast:
+    """Notifications from outside any request (a background pull that outlives its call): to the
+    subscription bus for 2026-07-28 listeners, and to the handshake-era sessions that touched
+    pulls, kept here since such a session hears only what is sent to it."""
+
+    MAX_SESSIONS = 64
+    SEND_TIMEOUT = 2.0  # a session that cannot take a notification in this time is dropped
+
+    def __init__(self, bus: SubscriptionBus) -> None:
+        self.bus = bus
+        self._sessions: dict[int, Any] = {}
+
+    def keep(self, ctx: Context[Any, Any]) -> None:
+        """Remember the caller's session if it is of the handshake era."""
+        if ctx.protocol_version == MODERN_ERA or ctx.protocol_version is None:
+            return
+        session = ctx.session
+        self._sessions.pop(id(session), None)
+        self._sessions[id(session)] = session
+        while len(self._sessions) > self.MAX_SESSIONS:
+            del self._sessions[next(iter(self._sessions))]
+
+    async def updated(self, *uris: str, list_changed: bool = False) -> None:
+        if list_changed:
+            await self.bus.publish(ResourcesListChanged())
+        for uri in uris:
+            await self.bus.publish(ResourceUpdated(uri=uri))
+        for key, session in list(self._sessions.items()):
+            try:
+                with anyio.fail_after(self.SEND_TIMEOUT):
+                    if list_changed:
+                        await session.send_resource_list_changed()
+                    for uri in uris:
+                        await session.send_resource_updated(uri)
+            except Exception:  # that client went away: forget it
+                logger.debug("dropping a session that could not be notified", exc_info=True)
+                self._sessions.pop(key, None)

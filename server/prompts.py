@@ -15,7 +15,9 @@ def package_finetune(
 ) -> str:
     return f"""Package my fine-tuned LoRA adapter as an Ollama model, then try it.
 
-1. Call show_model with name "{base_model}". If it is not installed, call pull_model for it.
+1. Call show_model with name "{base_model}". If it is not installed, call pull_model with name
+   "{base_model}" and background true, then call pull_status with that name until it says
+   success (or tell me its error and stop); meanwhile go on checking the adapter path.
 2. Call package_adapter with path "{adapter_path}", name "{name}", base_model "{base_model}".
    If it refuses the path, tell me which folder to allow (client roots or --allow-dir).
 3. Call generate with model "{name}" and a short prompt that fits what the adapter was trained for.

@@ -89,7 +89,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "pull_model", "registry", "Pull a model",
-        "Download a model from ollama.com, with progress.",
+        "Download a model from ollama.com.",
         registry.pull_model,
         _hints(read_only=False, idempotent=True, open_world=True),
     ),
@@ -99,6 +99,16 @@ TOOLS: tuple[ToolSpec, ...] = (
         registry.push_model,
         _hints(read_only=False, destructive=True, idempotent=True, open_world=True),
         needs_allow_push=True,
+    ),
+    ToolSpec(
+        "pull_status", "registry", "Pull status",
+        "Pulls running or recently ended: progress, rate, time left, outcome.",
+        registry.pull_status, READS,
+    ),
+    ToolSpec(
+        "cancel_pull", "registry", "Cancel a pull",
+        "Stop a running pull.",
+        registry.cancel_pull, _hints(read_only=False, idempotent=True),
     ),
     ToolSpec(
         "create_model", "modelfile", "Create a model",

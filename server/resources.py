@@ -6,6 +6,7 @@
     ollama://running                    the models loaded now (JSON)
     ollama://status                     reachable or not, version, cache, allowed folders (JSON)
     ollama://library                    the models Ollama recommends, marked installed (JSON)
+    ollama://pulls                      pulls running or recently ended (JSON)
 
 Model names hold `/` and `:`, so the templates use RFC 6570 `{+name}`. Completions of a model
 argument come from the cached model list, so they cost Ollama nothing.
@@ -26,7 +27,8 @@ from mcp.types import (
 )
 
 from server.errors import error_text
-from server.notifications import MODELS_URI, RUNNING_URI, STATUS_URI
+from server.notifications import MODELS_URI, PULLS_URI, RUNNING_URI, STATUS_URI
+from server.pull_records import PullsReport
 from server.state import AppState, StateHolder
 from server.tools_api import ModelNotFound, OllamaError
 from server.toolsets.library import library
@@ -93,6 +95,10 @@ def register_resources(server: MCPServer[AppState], holder: StateHolder) -> None
             return (await library(holder.get())).model_dump_json()
 
         return await _guard(LIBRARY_URI, read())
+
+    @server.resource(PULLS_URI, title="Pulls", mime_type=JSON)
+    async def pulls() -> str:
+        return PullsReport(pulls=holder.get().pulls.records()).model_dump_json()
 
 
 def register_completions(server: MCPServer[AppState], holder: StateHolder) -> None:

@@ -21,6 +21,7 @@ TOOLSETS = ("models", "registry", "modelfile", "packaging", "inference", "librar
 DEFAULT_TOOLSETS = tuple(name for name in TOOLSETS if name != "web")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_CACHE_TTL = 24 * 3600.0
+DEFAULT_PULL_HISTORY = 3600.0
 
 # flag destination -> environment twin
 ENV_TWINS: Mapping[str, str] = {
@@ -31,6 +32,7 @@ ENV_TWINS: Mapping[str, str] = {
     "allow_push": "OLLAMA_MCP_ALLOW_PUSH",
     "cache_dir": "OLLAMA_MCP_CACHE_DIR",
     "cache_ttl": "OLLAMA_MCP_CACHE_TTL",
+    "pull_history": "OLLAMA_MCP_PULL_HISTORY",
     "log_level": "OLLAMA_MCP_LOG_LEVEL",
     "transport": "OLLAMA_MCP_TRANSPORT",
     "http_host": "OLLAMA_MCP_HTTP_HOST",
@@ -54,6 +56,7 @@ class Settings:
     allow_push: bool = False
     cache_dir: Path | None = None  # None: the connector's default cache folder
     cache_ttl: float = DEFAULT_CACHE_TTL
+    pull_history: float = DEFAULT_PULL_HISTORY  # seconds a finished pull's record is kept
     log_level: LogLevel = "WARNING"
     transport: Transport = "stdio"
     http_host: str = "127.0.0.1"  # loopback unless asked otherwise
@@ -100,6 +103,7 @@ def _settings(given: Mapping[str, object], env: Mapping[str, str]) -> Settings:
         allow_push=_flag(given.get("allow_push"), env, "allow_push"),
         cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
         cache_ttl=_number(value("cache_ttl"), "cache TTL", DEFAULT_CACHE_TTL),
+        pull_history=_number(value("pull_history"), "pull history", DEFAULT_PULL_HISTORY),
         log_level=_log_level(value("log_level")),
         transport=_transport(value("transport")),
         http_host=value("http_host") or "127.0.0.1",
@@ -222,6 +226,12 @@ def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
         default=default,
         metavar="SECONDS",
         help="metadata cache lifetime (default 86400)",
+    )
+    add(
+        "--pull-history",
+        default=default,
+        metavar="SECONDS",
+        help="how long finished pulls are remembered (default 3600)",
     )
     add("--log-level", default=default, type=str.upper, help="stderr log level (default WARNING)")
     add("--transport", default=default, help="stdio (default) or streamable-http")

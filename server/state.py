@@ -9,9 +9,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.mcpserver import Context
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
+from server.notifications import Broadcast
+from server.pull_records import PullHistory
+from server.pulls import PullRegistry
 from server.settings import Settings
-from server.tools_api import DigestCache, MetadataCache, ModelCatalog, OllamaClient
+from server.tools_api import (
+    DigestCache,
+    MetadataCache,
+    ModelCatalog,
+    OllamaClient,
+    default_cache_dir,
+)
 
 
 @dataclass
@@ -21,21 +31,38 @@ class AppState:
     cache: MetadataCache
     catalog: ModelCatalog
     digests: DigestCache
+    pulls: PullRegistry
+    broadcast: Broadcast
 
 
 @asynccontextmanager
-async def open_state(settings: Settings) -> AsyncIterator[AppState]:
+async def open_state(
+    settings: Settings, broadcast: Broadcast | None = None
+) -> AsyncIterator[AppState]:
+    """`broadcast` reaches clients from outside requests (background pulls); it should carry
+    the bus the server was built with."""
     cache = MetadataCache(settings.cache_dir, ttl=settings.cache_ttl)
     digests = DigestCache(settings.cache_dir)
     client = OllamaClient(settings.ollama_host)
+    catalog = ModelCatalog(client, cache)
+    broadcast = broadcast or Broadcast(InMemorySubscriptionBus())
+    pulls = PullRegistry(
+        open_stream=lambda name, insecure: client.pull_stream(name, insecure=insecure),
+        on_end=catalog.invalidate,
+        history=PullHistory(settings.cache_dir or default_cache_dir(), settings.pull_history),
+        broadcast=broadcast,
+    )
     try:
-        yield AppState(
-            settings=settings,
-            client=client,
-            cache=cache,
-            catalog=ModelCatalog(client, cache),
-            digests=digests,
-        )
+        async with pulls.running():
+            yield AppState(
+                settings=settings,
+                client=client,
+                cache=cache,
+                catalog=catalog,
+                digests=digests,
+                pulls=pulls,
+                broadcast=broadcast,
+            )
     finally:
         await client.aclose()
         cache.close()

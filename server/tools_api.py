@@ -63,6 +63,7 @@ from tools.errors import (
 from tools.local.path_gate import open_regular
 from tools.modelfile.document import from_show, render
 from tools.modelfile.parameters import show_parameter_texts
+from tools.shared.cache_dir import default_cache_dir
 
 __all__ = [
     "MAX_SEARCH_RESULTS",
@@ -111,6 +112,7 @@ __all__ = [
     "UnrepresentableValueError",
     "UnsupportedServer",
     "create_model",
+    "default_cache_dir",
     "from_show",
     "generate_modelfile",
     "library_models",

@@ -1,4 +1,5 @@
-"""The `registry` toolset: pull and push, with live progress over every layer."""
+"""The `registry` toolset: pull (in the foreground or the background) and push, with live
+progress over every layer; the state of pulls, and stopping one."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from typing import Annotated, Literal
 
 import mcp.types as types
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from server.notifications import announce_model_changes
+from server.notifications import PULLS_URI, announce_model_changes
 from server.progress import LayeredTotals, ProgressReporter, heartbeat, human_bytes
+from server.pull_records import PullRecord, PullsReport
+from server.pulls import describe_line
 from server.results import tool_result
 from server.state import app_state
 from server.tools_api import ProgressResponse
@@ -27,21 +31,19 @@ class Transfer(BaseModel):
     layers: int
 
 
-def describe_line(line: ProgressResponse) -> str:
-    """`pulling 3f2a1b4c5d6e 45% of 2.0 GB`, or Ollama's own status ("verifying sha256 digest")."""
-    if line.digest and line.total:
-        short = line.digest.removeprefix("sha256:")[:12]
-        percent = 100 * (line.completed or 0) // line.total
-        verb = line.status.split(" ", 1)[0] if line.status else "layer"
-        return f"{verb} {short} {percent}% of {human_bytes(line.total)}"
-    return line.status
+class PullOutcome(BaseModel):
+    model: str
+    action: Literal["pulled", "started", "joined"]
+    status: str
+    bytes: int
+    layers: int
 
 
 async def follow(
     lines: AsyncGenerator[ProgressResponse], reporter: ProgressReporter, what: str
 ) -> tuple[str, LayeredTotals]:
-    """Relay a pull/push/create stream as progress; the stream is closed however this ends
-    (a cancelled call closes the connection, and Ollama stops)."""
+    """Relay a push stream as progress; the stream is closed however this ends (a cancelled
+    call closes the connection, and Ollama stops)."""
     totals = LayeredTotals()
     last = ""
     async with (
@@ -60,20 +62,93 @@ async def pull_model(
     name: Annotated[str, Field(description="e.g. llama3.2:3b")],
     ctx: Context,
     insecure: Insecure = False,
-) -> Annotated[types.CallToolResult, Transfer]:
+    background: Annotated[bool, Field(description="Return at once")] = False,
+) -> Annotated[types.CallToolResult, PullOutcome]:
+    """One pull per model however many calls ask (see `server.pulls`): in the foreground the
+    call follows it to its end; in the background it returns at once, saying how to follow it."""
     state = app_state(ctx)
-    reporter = ProgressReporter(ctx.report_progress)
-    try:
-        status, totals = await follow(
-            state.client.pull_stream(name, insecure=insecure), reporter, f"pulling {name}"
+    state.broadcast.keep(ctx)
+    pull, joined = state.pulls.start(name, insecure=insecure, background=background)
+    if background:
+        record = pull.record
+        outcome = PullOutcome(
+            model=record.model,
+            action="joined" if joined else "started",
+            status=record.status,
+            bytes=record.bytes_total,
+            layers=record.layers,
         )
-    finally:
-        await state.catalog.invalidate(name)
-    await announce_model_changes(ctx, name)
-    result = Transfer(
-        model=name, action="pulled", status=status, bytes=totals.total, layers=totals.parts
+        how = "joined the pull already running" if joined else "started"
+        return tool_result(
+            f"pulling {record.model} in the background ({how}): follow it with pull_status "
+            f'name "{record.model}" or the resource {PULLS_URI}; stop it with cancel_pull',
+            outcome,
+        )
+    record = await state.pulls.follow(pull, ProgressReporter(ctx.report_progress))
+    outcome = PullOutcome(
+        model=record.model,
+        action="pulled",
+        status=record.message,
+        bytes=record.bytes_total,
+        layers=record.layers,
     )
-    return tool_result(f"pulled {name} ({human_bytes(totals.total)}): {status}", result)
+    return tool_result(
+        f"pulled {record.model} ({human_bytes(record.bytes_total)}): {record.message}", outcome
+    )
+
+
+async def pull_status(
+    ctx: Context,
+    name: Annotated[str | None, Field(description="One model; all when omitted")] = None,
+) -> Annotated[types.CallToolResult, PullsReport]:
+    state = app_state(ctx)
+    state.broadcast.keep(ctx)
+    records = state.pulls.records(name)
+    if name is not None and not records:
+        raise ToolError(
+            f"no pull of {name.strip()} is running or ended in the last "
+            f"{state.settings.pull_history:.0f} s: start one with pull_model"
+        )
+    lines = [describe_pull(r) for r in records] or ["no pulls running or recently ended"]
+    return tool_result("\n".join(lines), PullsReport(pulls=records))
+
+
+async def cancel_pull(
+    name: Annotated[str, Field(description="The model being pulled")],
+    ctx: Context,
+) -> Annotated[types.CallToolResult, PullRecord]:
+    state = app_state(ctx)
+    state.broadcast.keep(ctx)
+    record = await state.pulls.cancel(name)
+    return tool_result(describe_pull(record), record)
+
+
+def describe_pull(record: PullRecord) -> str:
+    """`big:latest: pulling, 1.8 GB of 4.0 GB (45%), 12.3 MB/s, about 2 min left`."""
+    head = f"{record.model}: {record.status}"
+    if record.ended_at is not None and record.status == "success":
+        return f"{head}, {human_bytes(record.bytes_total)}, at {record.ended_at:%H:%M:%S} UTC"
+    if record.ended_at is not None:
+        return f"{head} at {record.ended_at:%H:%M:%S} UTC: {record.error}"
+    parts = [head]
+    if record.bytes_total:
+        percent = 100 * record.bytes_done // record.bytes_total
+        parts.append(
+            f"{human_bytes(record.bytes_done)} of {human_bytes(record.bytes_total)} ({percent}%)"
+        )
+    if record.bytes_per_second:
+        parts.append(f"{human_bytes(record.bytes_per_second)}/s")
+    if record.eta_seconds is not None:
+        parts.append(f"about {_duration(record.eta_seconds)} left")
+    return ", ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 async def push_model(

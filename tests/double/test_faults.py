@@ -196,3 +196,27 @@ def test_request_log(http: httpx2.Client, ollama_double: OllamaDouble) -> None:
     assert log.wait_count("POST", "/api/generate", 2, timeout=1)
     log.clear()
     assert log.count("POST", "/api/generate") == 0 and log.bodies("/api/generate") == []
+
+
+async def test_a_gate_lets_stream_lines_out_only_as_allowed(ollama_double: OllamaDouble) -> None:
+    ollama_double.catalogue.add("gated:latest", model_size=2**20)
+    gate = ollama_double.faults.gate("/api/pull")
+    gate.allow(2)
+    lines: list[dict[str, object]] = []
+    async with (
+        httpx2.AsyncClient(base_url=ollama_double.url, timeout=10) as client,
+        client.stream("POST", "/api/pull", json={"model": "gated"}) as resp,
+    ):
+        stream = resp.aiter_lines()
+        lines.append(json.loads(await anext(stream)))
+        lines.append(json.loads(await anext(stream)))
+        assert await gate.wait_held_async(lines=2)
+        gate.allow(1)
+        lines.append(json.loads(await anext(stream)))
+        assert await gate.wait_held_async(lines=3)
+    assert lines[0] == {"status": "pulling manifest"}
+    assert await ollama_double.requests.wait_disconnect_async(5)
+    assert ollama_double.requests.disconnects == ["/api/pull"]
+    ollama_double.faults.reset()
+    assert gate.held == 0
+    assert "gated:latest" not in ollama_double.installed_names()

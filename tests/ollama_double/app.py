@@ -81,9 +81,12 @@ class Ctx:
     async def stream_ndjson(self, items: AsyncIterator[Any]) -> None:
         """streamResponse: one JSON object per line; an error becomes a status or a last line."""
         fault = self.double.faults.take_line_fault(self.req.path)
+        gate = self.double.faults.gate_for(self.req.path)
         lines = 0
         try:
             async for item in items:
+                if gate is not None:
+                    await gate.pass_line()
                 if isinstance(item, StreamError):
                     if not self.resp.started:
                         await self.error(item.status, item.message, JSON_PLAIN)

@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .gates import Gate
+
 DEFAULT_VERSION = "0.33.0-rc2"
 LEGACY_VERSION = "0.5.4"
 BUSY_MESSAGE = "server busy, please try again.  maximum pending requests exceeded"
@@ -52,6 +54,7 @@ class Faults:
         self.signed_out: bool = False
         self.upstream_down: bool = False
         self.upstream_error: tuple[int, str] | None = None
+        self._gates: dict[str, Gate] = {}
 
     # --- connection-level -------------------------------------------------------
     def refuse_connections(self) -> None:
@@ -109,6 +112,15 @@ class Faults:
                     return fault
             return None
 
+    def gate(self, path: str) -> Gate:
+        """Hold every stream on `path` at a gate that lets lines out as the test allows."""
+        with self._lock:
+            return self._gates.setdefault(path, Gate(path))
+
+    def gate_for(self, path: str) -> Gate | None:
+        with self._lock:
+            return self._gates.get(path)
+
     # --- server identity -----------------------------------------------------------
     @property
     def version(self) -> str:
@@ -133,4 +145,7 @@ class Faults:
             self.signed_out = False
             self.upstream_down = False
             self.upstream_error = None
+            gates, self._gates = list(self._gates.values()), {}
+        for gate in gates:
+            gate.open()
         self.accept_connections()

@@ -25,6 +25,7 @@ async def test_resources_are_listed(connect: Connect) -> None:
         "ollama://running",
         "ollama://status",
         "ollama://library",
+        "ollama://pulls",
     }
     assert templates == {"ollama://models/{+name}", "ollama://models/{+name}/modelfile"}
 

@@ -38,7 +38,8 @@ async def test_stdio_session_in_both_eras(
         pulled = await client.call_tool(
             "pull_model", {"name": "tinyllama"}, progress_callback=on_progress
         )
-    assert "push_model" not in names and len(names) == 14  # 13 and browse_library; no web tools
+    # the original 13 without push, pull_status, cancel_pull and browse_library; no web tools
+    assert "push_model" not in names and len(names) == 16
     assert listed.structured_content is not None
     assert len(listed.structured_content["models"]) == 4
     assert not pulled.is_error and seen
