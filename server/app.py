@@ -3,10 +3,12 @@ and catalog; the tools of `server.registry`; resources, prompts and completions.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from server.notifications import Broadcast
@@ -46,9 +48,20 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
         log_level=settings.log_level,
         lifespan=lifespan,
         subscriptions=bus,
+        request_state_security=request_state_security(settings),
     )
     register_tools(server, settings)
     register_resources(server, holder)
     register_prompts(server)
     register_completions(server, holder)
     return server
+
+
+def request_state_security(settings: Settings) -> RequestStateSecurity | None:
+    """How the state a stateless request hands to the client is sealed. Replicas behind a load
+    balancer must open each other's, so with `--stateless` and a token every replica derives the
+    same key from the token they share; otherwise (None) the SDK's key held by this process."""
+    if not (settings.stateless and settings.auth_token):
+        return None
+    key = hmac.new(settings.auth_token.encode(), b"ollama-mcp request state", hashlib.sha256)
+    return RequestStateSecurity(keys=[key.digest()])
