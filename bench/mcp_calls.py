@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import anyio
 import httpx2
 
-from bench.common import Figure, Workspace, median
-from bench.mcp_server import Session, mcp_session
+from bench.common import Detail, Figure, Workspace, median
+from bench.mcp_server import ServerProcess, Session, mcp_session
 from tests.ollama_double import OllamaDouble, running_double
 from tools.catalog.model_catalog import DEFAULT_LIST_MAX_AGE
 
@@ -53,39 +54,44 @@ async def _measure(workspace: Workspace, double: OllamaDouble) -> list[Figure]:
                 raise RuntimeError(f"show_model answered from {found['source']!r}")
 
         tags_before = double.requests.count("GET", "/api/tags")
-        listing, asking = await _alternate(mcp_list, direct_tags, calls)
-        tags_by_mcp = _by_server(double, "GET", "/api/tags", tags_before, len(asking))
+        listing, asking = await _alternate(session.server, mcp_list, direct_tags, calls)
+        tags_by_mcp = _by_server(double, "GET", "/api/tags", tags_before, calls)
         shows_before = double.requests.count("POST", "/api/show")
-        showing, showing_direct = await _alternate(mcp_show, direct_show, calls)
-        shows_by_mcp = _by_server(
-            double, "POST", "/api/show", shows_before, len(showing_direct)
-        )
+        showing, asking_show = await _alternate(session.server, mcp_show, direct_show, calls)
+        shows_by_mcp = _by_server(double, "POST", "/api/show", shows_before, calls)
         offline = await _offline(session, double, calls)
 
     overhead = Figure.of(
         "mcp_call_overhead",
         "MCP list_models over a direct /api/tags",
-        median(listing) * 1e3,
-        median(asking) * 1e3,
+        median(listing.seconds) * 1e3,
+        median(asking.seconds) * 1e3,
         ratio_of="median tools/call list_models over stdio / median httpx2 GET /api/tags",
         unit="ms",
         healthy="the MCP call adds under 1 ms (added_ms)",
         details={
-            "added_ms": round((median(listing) - median(asking)) * 1e3, 3),
-            "calls_each": len(listing),
+            "added_ms": round((median(listing.seconds) - median(asking.seconds)) * 1e3, 3),
+            "calls_each": calls,
             "tags_requests_from_the_server": tags_by_mcp,
             "list_trusted_s": DEFAULT_LIST_MAX_AGE,
+            **listing.cpu_ms("mcp"),
+            **asking.cpu_ms("direct"),
         },
     )
     show = Figure.of(
         "mcp_cached_show",
         "Cached show_model over a direct /api/show",
-        median(showing) * 1e3,
-        median(showing_direct) * 1e3,
+        median(showing.seconds) * 1e3,
+        median(asking_show.seconds) * 1e3,
         ratio_of="median tools/call show_model (cached) / median httpx2 POST /api/show",
         unit="ms",
         healthy="under 1: the cached MCP call is faster than asking Ollama",
-        details={"calls_each": len(showing), "show_requests_from_the_server": shows_by_mcp},
+        details={
+            "calls_each": calls,
+            "show_requests_from_the_server": shows_by_mcp,
+            **showing.cpu_ms("mcp"),
+            **asking_show.cpu_ms("direct"),
+        },
     )
     return [overhead, show, offline]
 
@@ -95,21 +101,43 @@ def _by_server(double: OllamaDouble, method: str, path: str, before: int, direct
     return double.requests.count(method, path) - before - direct - WARM_UP
 
 
+@dataclass
+class Side:
+    """Single-call times of one kind of call, and the CPU both processes spent on them."""
+
+    seconds: list[float] = field(default_factory=list)
+    bench_cpu: float = 0.0  # this thread: the SDK's client, or httpx2 (the double has its own)
+    server_cpu: float = 0.0  # the MCP server process
+
+    def cpu_ms(self, prefix: str) -> dict[str, Detail]:
+        calls = len(self.seconds)
+        return {
+            f"{prefix}_client_cpu_ms_per_call": round(self.bench_cpu / calls * 1e3, 3),
+            f"{prefix}_server_cpu_ms_per_call": round(self.server_cpu / calls * 1e3, 3),
+        }
+
+
 async def _alternate(
-    ours: Callable[[], Awaitable[None]], theirs: Callable[[], Awaitable[None]], calls: int
-) -> tuple[list[float], list[float]]:
-    """Seconds of each single call, `calls` of each, in alternating blocks after a warm-up."""
+    server: ServerProcess,
+    ours: Callable[[], Awaitable[None]],
+    theirs: Callable[[], Awaitable[None]],
+    calls: int,
+) -> tuple[Side, Side]:
+    """`calls` single calls of each kind, in alternating blocks after a warm-up."""
     for _ in range(WARM_UP):
         await ours()
         await theirs()
-    times: tuple[list[float], list[float]] = ([], [])
-    while len(times[0]) < calls:
-        for work, into in ((ours, times[0]), (theirs, times[1])):
-            for _ in range(min(BLOCK, calls - len(into))):
+    sides = (Side(), Side())
+    while len(sides[0].seconds) < calls:
+        for work, side in zip((ours, theirs), sides, strict=True):
+            cpu, server_cpu = time.thread_time(), server.cpu_seconds()
+            for _ in range(min(BLOCK, calls - len(side.seconds))):
                 start = time.perf_counter()
                 await work()
-                into.append(time.perf_counter() - start)
-    return times
+                side.seconds.append(time.perf_counter() - start)
+            side.bench_cpu += time.thread_time() - cpu
+            side.server_cpu += server.cpu_seconds() - server_cpu
+    return sides
 
 
 async def _offline(session: Session, double: OllamaDouble, calls: int) -> Figure:
@@ -155,9 +183,7 @@ async def _offline(session: Session, double: OllamaDouble, calls: int) -> Figure
     )
 
 
-async def _each(
-    work: Callable[[], Awaitable[str]], calls: int
-) -> list[tuple[float, str]]:
+async def _each(work: Callable[[], Awaitable[str]], calls: int) -> list[tuple[float, str]]:
     timed: list[tuple[float, str]] = []
     for _ in range(calls):
         start = time.perf_counter()

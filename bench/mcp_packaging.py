@@ -14,14 +14,22 @@ its size for the server's peak memory.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
 
-from bench.common import BigFile, Figure, MiB, Workspace, file_digest, timed, write_big_adapter
+from bench.common import (
+    BigFile,
+    Detail,
+    Figure,
+    MiB,
+    Workspace,
+    file_digest,
+    timed,
+    write_big_adapter,
+)
 from bench.mcp_server import mcp_session
 from tests.ollama_double import running_double
 
@@ -34,7 +42,7 @@ def run(workspace: Workspace) -> list[Figure]:
     hash_s = timed(lambda: file_digest(big.path))
     upload_s = _raw_upload(workspace, big)
     with running_double(workspace.folder("mcp-packaging-models")) as double:
-        first, first_s, second, second_s = anyio.run(_package_twice, workspace, double.url)
+        first, first_s, second, second_s, phases = anyio.run(_package_twice, workspace, double.url)
     _check(first, big, sent=True)
     _check(second, big, sent=False)
     ideal_s = hash_s + upload_s
@@ -52,6 +60,7 @@ def run(workspace: Workspace) -> list[Figure]:
                 "hash_s": round(hash_s, 3),
                 "raw_upload_s": round(upload_s, 3),
                 "through_mcp_mib_per_s": round(big.size / MiB / first_s, 1),
+                **phases,
             },
         ),
         Figure.of(
@@ -91,19 +100,41 @@ def _raw_upload(workspace: Workspace, big: BigFile) -> float:
 
 async def _package_twice(
     workspace: Workspace, url: str
-) -> tuple[dict[str, Any], float, dict[str, Any], float]:
+) -> tuple[dict[str, Any], float, dict[str, Any], float, dict[str, Detail]]:
     folder = workspace.folder("mcp-packaging")
     arguments = {"path": str(workspace.big.path), "name": "bench-mcp", "base_model": BASE_MODEL}
     async with mcp_session(url, folder, allow_dir=workspace.root, label="packaging") as session:
         await session.call("list_models", {})  # warm: the pool, and tools/list for the schema
-        results: list[dict[str, Any]] = []
+        phases = Phases()
+        start = time.perf_counter()
+        first = await session.call("package_adapter", arguments, progress_callback=phases)
+        end = time.perf_counter()
+        second = await session.call("package_adapter", arguments)
+        again = time.perf_counter()
+    return first, end - start, second, again - end, phases.seconds(start, end)
 
-        async def package() -> None:
-            results.append(await session.call("package_adapter", arguments))
 
-        first_s = await _timed_async(package)
-        second_s = await _timed_async(package)
-    return results[0], first_s, results[1], second_s
+class Phases:
+    """When each packaging phase was first reported (from the progress messages: "hashing x",
+    "uploading x", "creating x", then Ollama's create lines): where the call's time went."""
+
+    NAMES = ("hashing", "uploading", "creating")
+
+    def __init__(self) -> None:
+        self.first_seen: dict[str, float] = {}
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
+        word = (message or "").split(" ", 1)[0]
+        if word in self.NAMES:
+            self.first_seen.setdefault(word, time.perf_counter())
+
+    def seconds(self, start: float, end: float) -> dict[str, Detail]:
+        marks = sorted((when, name) for name, when in self.first_seen.items())
+        bounds = [start, *[when for when, _ in marks[1:]], end]
+        spans = {
+            f"{name}_s": round(bounds[i + 1] - bounds[i], 3) for i, (_, name) in enumerate(marks)
+        }
+        return {"phases_from_progress": ",".join(name for _, name in marks), **spans}
 
 
 def _memory(workspace: Workspace) -> Figure:
@@ -135,12 +166,6 @@ async def _package_once(folder: Path, big: BigFile, url: str) -> tuple[int, int,
         start_rss = session.server.rss()
         result = await session.call("package_adapter", arguments)
         return start_rss, session.server.peak_rss(), result
-
-
-async def _timed_async(work: Callable[[], Awaitable[None]]) -> float:
-    start = time.perf_counter()
-    await work()
-    return time.perf_counter() - start
 
 
 def _check(result: dict[str, Any], big: BigFile, *, sent: bool) -> None:

@@ -5,21 +5,22 @@ server reads that many NDJSON lines and must turn them into a trickle of MCP pro
 notifications (at most about ten a second, `server.progress`). Two figures: notifications the
 client received per second of pull, against the ten a second the server promises; and the
 server's CPU time per 1,000 lines (from `/proc`), against the CPU time the connector alone
-needs for them: `OllamaClient.pull_stream` read in the bench's own thread (`thread_time`; the
-double answers from another thread), the same pull without MCP. The model is deleted between
-the two pulls, so both stream every line.
+needs for them: `OllamaClient.pull_stream` read in a process of its own (`bench.direct_pull`),
+the same pull without MCP. The model is deleted between the two pulls, so both stream every
+line.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 
 import anyio
 
 from bench.common import Figure, Workspace
-from bench.mcp_server import mcp_session
+from bench.mcp_server import REPO, mcp_session
 from tests.ollama_double import OllamaDouble, running_double
-from tools.api.client import OllamaClient
 
 MODEL = "bench-flood:latest"
 PULL_PATH = "/api/pull"
@@ -42,13 +43,15 @@ async def _measure(workspace: Workspace, double: OllamaDouble) -> list[Figure]:
         seen.append(time.perf_counter())
 
     direct_cpu, direct_lines = await _direct_pull(double)
+    lines_before = double.requests.lines(PULL_PATH)
     async with mcp_session(double.url, folder, label="progress") as session:
+        await session.client.list_tools()  # the client's output-schema fetch, done before
         cpu_before = session.server.cpu_seconds()
         start = time.perf_counter()
         pulled = await session.call("pull_model", {"name": MODEL}, progress_callback=on_progress)
         seconds = time.perf_counter() - start
         cpu = session.server.cpu_seconds() - cpu_before
-    lines = double.requests.lines(PULL_PATH) - direct_lines
+    lines = double.requests.lines(PULL_PATH) - lines_before
     if pulled["status"] != "success" or lines < workspace.settings.pull_lines:
         raise RuntimeError(f"the pull ended with {pulled['status']!r} after {lines} lines")
     rate = len(seen) / seconds
@@ -87,12 +90,9 @@ async def _measure(workspace: Workspace, double: OllamaDouble) -> list[Figure]:
 
 
 async def _direct_pull(double: OllamaDouble) -> tuple[float, int]:
-    """CPU seconds of this thread reading the whole pull with the connector, and its lines;
-    then the model is deleted so the MCP pull streams every line again."""
-    async with OllamaClient(double.url, max_retries=0) as client:
-        before = time.thread_time()
-        async for _ in client.pull_stream(MODEL):
-            pass
-        cpu = time.thread_time() - before
-        await client.delete(MODEL)
-    return cpu, double.requests.lines(PULL_PATH)
+    """CPU seconds the connector alone needs for the whole pull, in a process of its own
+    (`bench.direct_pull`), and the lines it read."""
+    command = [sys.executable, "-m", "bench.direct_pull", double.url, MODEL]
+    done = await anyio.run_process(command, cwd=REPO)
+    measured = json.loads(done.stdout)
+    return float(measured["cpu_s"]), int(measured["lines"])

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
 from mcp import Client, StdioServerParameters
 
 REPO = Path(__file__).resolve().parent.parent
@@ -109,10 +108,3 @@ def _child_with(marker: str) -> int:
         if marker.encode() in command:
             return pid
     raise RuntimeError(f"no child process of the bench runs with {marker!r}")
-
-
-async def wait_until(condition: Any, timeout: float = 30.0) -> None:
-    """Poll a cheap condition (a count the double keeps) until it holds, or fail."""
-    with anyio.fail_after(timeout):
-        while not condition():
-            await anyio.sleep(0.005)

@@ -1,16 +1,16 @@
-"""Start-up: from spawning `python -m server` to its answer to `initialize`, against spawning
-`python -c "import mcp.server.mcpserver"` (the SDK's own import, most of the start) to its exit.
+"""Start-up: from spawning `python -m server` to its answer to `initialize`, against spawning a
+Python that imports `mcp.server.mcpserver` (the SDK's own import, most of the start) and says so.
 
-The server is spawned raw (not through the SDK's client, whose own start would be counted) and
-sent one `initialize` line on stdin; the clock stops at the first line on stdout. Its resident
-memory is read from `/proc` at that moment. Runs alternate between the two commands; the figure
-is the median of each.
+Both are timed the same way: spawned raw (not through the SDK's client, whose own start would be
+counted), the clock stops at the first line on stdout. The server is sent one `initialize` line
+on stdin; its first line is the answer. The import-only child prints its resident memory right
+after the import, and the server's is read from `/proc` at its answer. Runs alternate between
+the two; each figure is the median.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -33,8 +33,12 @@ INITIALIZE = {
         "clientInfo": {"name": "bench", "version": "0"},
     },
 }
-SDK_IMPORT = [sys.executable, "-c", "import mcp.server.mcpserver"]
-BARE_PYTHON = [sys.executable, "-c", "pass"]
+_SAY_RSS = (
+    "import sys; sys.stdout.write([l for l in open('/proc/self/status') if l.startswith('VmRSS')]"
+    "[0]); sys.stdout.flush()"
+)
+SDK_IMPORT = [sys.executable, "-c", f"import mcp.server.mcpserver; {_SAY_RSS}"]
+BARE_PYTHON = [sys.executable, "-c", _SAY_RSS]
 START_TIMEOUT = 60.0
 
 
@@ -43,18 +47,18 @@ def run(workspace: Workspace) -> list[Figure]:
         folder = workspace.folder("startup")
         runs = workspace.settings.startup_runs
         starts: list[float] = []
-        memory: list[int] = []
+        memory: list[float] = []
         imports: list[float] = []
-        import_memory: list[int] = []
+        import_memory: list[float] = []
         bare: list[float] = []
         for index in range(runs):
             seconds, rss = anyio.run(_start_server, double.url, folder / f"run-{index}")
             starts.append(seconds)
             memory.append(rss)
-            seconds, rss = _run(SDK_IMPORT)
+            seconds, rss = anyio.run(_first_rss_line, SDK_IMPORT)
             imports.append(seconds)
             import_memory.append(rss)
-            bare.append(_run(BARE_PYTHON)[0])
+            bare.append(anyio.run(_first_rss_line, BARE_PYTHON)[0])
     start_s, import_s = median(starts), median(imports)
     rss_mib, import_mib = median(memory) / MiB, median(import_memory) / MiB
     return [
@@ -63,7 +67,7 @@ def run(workspace: Workspace) -> list[Figure]:
             "Start-up to the initialize answer",
             start_s * 1e3,
             import_s * 1e3,
-            ratio_of="spawn to initialize answer / spawn to exit of `import mcp.server.mcpserver`",
+            ratio_of="spawn to initialize answer / spawn to `import mcp.server.mcpserver` done",
             unit="ms",
             healthy="our own code adds under 150 ms (added_ms)",
             details={
@@ -77,7 +81,7 @@ def run(workspace: Workspace) -> list[Figure]:
             "Resident memory after start",
             rss_mib,
             import_mib,
-            ratio_of="server VmRSS at the initialize answer / peak RSS of the SDK import alone",
+            ratio_of="server VmRSS at the initialize answer / VmRSS after the SDK import alone",
             unit="MiB",
             healthy="server under 90 MiB (rss_mib)",
             details={"rss_mib": round(rss_mib, 1), "runs": runs},
@@ -113,13 +117,19 @@ async def _first_line(process: Process) -> bytes:
     return received.split(b"\n", 1)[0]
 
 
-def _run(command: list[str]) -> tuple[float, int]:
-    """Seconds from spawn to exit, and the child's peak resident memory in bytes (`wait4`)."""
+async def _first_rss_line(command: list[str]) -> tuple[float, int]:
+    """Seconds from spawn to the child's first line (its `VmRSS:` line), and that RSS in bytes."""
     start = time.perf_counter()
-    child = subprocess.Popen(command, cwd=REPO)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    if child.returncode != 0:
-        raise RuntimeError(f"{command} exited with {child.returncode}")
-    return seconds, usage.ru_maxrss * 1024  # Linux reports kB
+    process = await anyio.open_process(command, cwd=REPO)
+    async with process:
+        assert process.stdout is not None
+        received = b""
+        with anyio.fail_after(START_TIMEOUT):
+            while b"\n" not in received:
+                received += await process.stdout.receive()
+        seconds = time.perf_counter() - start
+        await process.wait()
+    field, kib, _ = received.decode().split()
+    if field != "VmRSS:":
+        raise RuntimeError(f"{command} printed {received!r}")
+    return seconds, int(kib) * 1024
