@@ -72,9 +72,10 @@ def summary(path: Path) -> str:
             if file.endswith(filename) and function == name
         )
         lines.append(f"  {label:<40} {cumulative:6.2f} s  {100 * cumulative / busy:5.1f} %")
-    lines.append("  own time by owner (start-up included):")
+    lines.append("  own time by owner (start-up included; % of all own time):")
+    owned = sum(spent.values())
     for label, seconds in sorted(spent.items(), key=lambda item: -item[1]):
-        lines.append(f"    {label:<38} {seconds:6.2f} s  {100 * seconds / busy:5.1f} %")
+        lines.append(f"    {label:<38} {seconds:6.2f} s  {100 * seconds / owned:5.1f} %")
     return "\n".join(lines)
 
 
