@@ -33,11 +33,35 @@ Detail = int | float | str
 class Settings:
     size_mib: int
     quick: bool
+    smoke: bool = False  # the smallest run that still measures every figure: for the test
+
+    @property
+    def memory_size_mib(self) -> int:
+        """The adapter packaged through MCP for the server's peak memory: twice the big file."""
+        return 2 * self.size_mib
+
+    @property
+    def mcp_calls(self) -> int:
+        """Single MCP calls (and direct requests) timed for each call figure."""
+        return 20 if self.smoke else 200 if self.quick else 1000
+
+    @property
+    def startup_runs(self) -> int:
+        return 1 if self.smoke else 3 if self.quick else 7
+
+    @property
+    def pull_lines(self) -> int:
+        """Progress lines the double streams for one pull."""
+        return 2_000 if self.smoke else 20_000 if self.quick else 100_000
+
+    @property
+    def concurrent_calls(self) -> int:
+        return 32
 
     @property
     def repeats(self) -> int:
         """Runs of each timed step (the best counts), and rounds of the event-loop figures."""
-        return 2 if self.quick else 5
+        return 1 if self.smoke else 2 if self.quick else 5
 
     @property
     def metadata_calls(self) -> int:

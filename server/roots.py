@@ -5,6 +5,9 @@ The client's roots are asked through the SDK's portable resolver (`Resolve(ListR
 era it is the classic `roots/list` request. A client that did not declare the roots capability
 is not asked (the SDK would fail the call); its allowed folders are `--allow-dir` alone. With
 neither, every path is refused, and the refusal says how to allow a folder. Never `/` by default.
+
+The resolvers are `async def` although they never wait: the SDK runs a plain `def` resolver in a
+worker thread, on every call of every tool that uses it (a thread round trip per `generate`).
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ def _client_has_roots(ctx: Context) -> bool:
     return capabilities is not None and capabilities.roots is not None
 
 
-def roots_always(ctx: Context) -> ListRoots | types.ListRootsResult:
+async def roots_always(ctx: Context) -> ListRoots | types.ListRootsResult:
     """Resolver for tools that always read files (create_model, package_adapter)."""
     return ListRoots() if _client_has_roots(ctx) else NO_ROOTS
 
 
-def roots_for_images(
+async def roots_for_images(
     ctx: Context, images: list[str] | None = None
 ) -> ListRoots | types.ListRootsResult:
     """Resolver for generate: the client is asked only when images (file paths) are given."""

@@ -99,6 +99,7 @@ class Ctx:
                         return
                 await self.resp.write_chunk(gojson.encode_line(item))
                 lines += 1
+                self.entry.lines = lines
                 if fault is not None and await self._apply_fault(fault, lines):
                     return
         finally:

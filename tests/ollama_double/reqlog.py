@@ -15,6 +15,7 @@ class Entry:
     body: Any = None
     has_body: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    lines: int = 0  # NDJSON lines streamed in the answer (written by the server thread only)
 
 
 class RequestLog:
@@ -55,6 +56,11 @@ class RequestLog:
     def count_prefix(self, method: str, prefix: str) -> int:
         with self._cond:
             return sum(1 for e in self._entries if e.method == method and e.path.startswith(prefix))
+
+    def lines(self, path: str) -> int:
+        """NDJSON lines streamed so far in every answer on `path` (e.g. a pull's progress)."""
+        with self._cond:
+            return sum(e.lines for e in self._entries if e.path == path)
 
     def bodies(self, path: str) -> list[Any]:
         """Decoded JSON bodies sent to `path`, in order (a byte count for blob uploads)."""
