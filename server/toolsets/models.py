@@ -10,6 +10,7 @@ import mcp.types as types
 from mcp.server.mcpserver import Context, Resolve
 from pydantic import BaseModel, Field
 
+from server.changes import changing
 from server.notifications import announce_model_changes
 from server.progress import human_bytes
 from server.results import tool_result
@@ -283,10 +284,8 @@ async def copy_model(
     ctx: Context,
 ) -> Annotated[types.CallToolResult, Changed]:
     state = app_state(ctx)
-    try:
+    async with changing(state, destination):
         await state.client.copy(source, destination)
-    finally:
-        await state.catalog.invalidate(destination)
     await announce_model_changes(ctx, destination)
     return tool_result(
         f"copied {source} to {destination}",
@@ -296,10 +295,8 @@ async def copy_model(
 
 async def delete_model(name: ModelName, ctx: Context) -> Annotated[types.CallToolResult, Changed]:
     state = app_state(ctx)
-    try:
+    async with changing(state, name):
         await state.client.delete(name)
-    finally:
-        await state.catalog.invalidate(name)
     await announce_model_changes(ctx, name)
     return tool_result(f"deleted {name}", Changed(model=name, action="deleted"))
 

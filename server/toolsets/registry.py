@@ -10,6 +10,7 @@ import mcp.types as types
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
+from server.changes import changing
 from server.notifications import announce_model_changes
 from server.progress import LayeredTotals, ProgressReporter, heartbeat, human_bytes
 from server.results import tool_result
@@ -63,12 +64,10 @@ async def pull_model(
 ) -> Annotated[types.CallToolResult, Transfer]:
     state = app_state(ctx)
     reporter = ProgressReporter(ctx.report_progress)
-    try:
+    async with changing(state, name):
         status, totals = await follow(
             state.client.pull_stream(name, insecure=insecure), reporter, f"pulling {name}"
         )
-    finally:
-        await state.catalog.invalidate(name)
     await announce_model_changes(ctx, name)
     result = Transfer(
         model=name, action="pulled", status=status, bytes=totals.total, layers=totals.parts
