@@ -265,7 +265,8 @@ async def show_model(
         if text is not None:
             parts.append(f"{field}:\n{text}")
     parts.append(_provenance(details.source, details.cached_at).strip(" ()") or "live")
-    return tool_result("\n".join(parts), details)
+    whole = "or read the resource ollama://models/{name}, or ask for one include at a time"
+    return tool_result("\n".join(parts), details, whole=whole.format(name=name))
 
 
 async def list_running(ctx: Context) -> Annotated[types.CallToolResult, RunningList]:
