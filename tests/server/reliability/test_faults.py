@@ -271,3 +271,63 @@ async def test_cancelling_an_upload_closes_it_and_leaves_nothing(
     assert "tuned:latest" not in ollama_double.installed_names()
     assert misnamed_blobs(ollama_double) == []
     assert leftovers(tmp_path) == []
+
+
+# --- a file changed under an upload --------------------------------------------------------------
+
+
+def grow(path: Path) -> None:
+    with path.open("ab") as file:
+        file.write(b"\0" * 4096)
+
+
+def shrink(path: Path) -> None:
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size // 2)
+
+
+CHANGES: dict[str, Callable[[Path], None]] = {
+    "grows": grow,
+    "shrinks": shrink,
+    "disappears": Path.unlink,
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+async def test_a_file_changed_between_check_and_upload_fails_the_call(
+    change: str, settings: Settings, ollama_double: OllamaDouble, allowed_dir: Path
+) -> None:
+    adapter = write_peft_dir(allowed_dir / "adapter", hidden=LLAMA_HIDDEN)
+    weights = adapter / "adapter_model.safetensors"
+    ollama_double.faults.delay("/api/blobs/", 1)  # hashed and checked; the upload not begun
+    arguments = {"path": str(adapter), "name": "tuned", "base_model": "llama3.2"}
+    results: list[Any] = []
+    async with await connected(settings) as client:
+        async with anyio.create_task_group() as group:
+
+            async def package() -> None:
+                results.append(await client.call_tool("package_adapter", arguments))
+
+            path = blob_path(adapter)
+            group.start_soon(package)
+            await ollama_double.requests.wait_count_async("HEAD", path, 1, 30)
+            CHANGES[change](weights)
+        after = await client.call_tool("generate", {"model": "llama3.2", "prompt": "hi"})
+    [failed] = results
+    assert failed.is_error
+    prefix = "Error executing tool package_adapter: "
+    if change == "disappears":
+        assert text(failed) == f"{prefix}no such file or folder: {weights}; check the path"
+    else:
+        expected = (
+            re.escape(
+                f"{prefix}{str(weights)!r} changed while it was being uploaded (digest mismatch, "
+                f'expected "{path.removeprefix("/api/blobs/")}", got "sha256:'
+            )
+            + '[0-9a-f]{64}"'
+            + re.escape("); wait until whatever is writing it has finished, then retry")
+        )
+        assert re.fullmatch(expected, text(failed)), text(failed)
+    assert "tuned:latest" not in ollama_double.installed_names()
+    assert misnamed_blobs(ollama_double) == []
+    assert text(after) == "Echo: hi"

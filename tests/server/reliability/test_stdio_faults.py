@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from mcp import Client
 
 from server.settings import Settings
@@ -226,3 +227,22 @@ async def test_two_servers_sharing_one_cache_agree(
     assert not created.is_error and not deleted.is_error
     assert seen_by_second["system"] == "Shared."
     assert "shared:latest" not in [m["name"] for m in listed_by_first["models"]]
+
+
+@pytest.mark.slow
+async def test_a_slow_first_load_does_not_time_out_and_progress_keeps_flowing(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    ollama_double.faults.delay("/api/generate", 7)  # the model loads for longer than a heartbeat
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    params = stdio_params(ollama_double, tmp_path / "cache")
+    async with Client(params, mode="legacy", read_timeout_seconds=30) as client:
+        result = await client.call_tool(
+            "generate", {"model": "llama3.2", "prompt": "hi"}, progress_callback=on_progress
+        )
+    assert text(result) == "Echo: hi"
+    assert "waiting for llama3.2 (loading or thinking, 5 s)" in messages
