@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from server.arguments import refuse_unknown
 from server.tools_api import (
     AdapterBaseMismatch,
     BaseModelNotInstalled,
@@ -189,6 +190,7 @@ def as_tool_errors(tool: str, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awai
 
     @functools.wraps(fn)
     async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        refuse_unknown(kwargs)
         try:
             return await fn(*args, **kwargs)
         except Exception as exc:

@@ -15,6 +15,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
+from server.arguments import strict
 from server.errors import as_tool_errors
 from server.settings import Settings
 from server.toolsets import inference, library, modelfile, models, packaging, registry, web
@@ -188,6 +189,7 @@ def register_tools(server: MCPServer[Any], settings: Settings) -> list[str]:
         tool = server._tool_manager.get_tool(spec.name)
         assert tool is not None
         tool.parameters = compact_schema(tool.parameters)
+        tool.fn_metadata = strict(tool.fn_metadata, spec.name)  # unknown arguments refused
         names.append(spec.name)
     return names
 

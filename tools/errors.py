@@ -154,11 +154,21 @@ class InvalidHost(InvalidInput):
 class InvalidModelName(InvalidInput):
     """A model name that Ollama would reject; raised before any request is sent."""
 
+    # A name longer than any valid one (host 350, then 80 each for namespace, model and tag) is
+    # quoted by its start only: the whole of it is in `.name`, not pasted into an agent's context.
+    LONGEST_QUOTED = 600
+    SHOWN = 60
+
     def __init__(self, name: str, reason: str = "") -> None:
         self.name = name
         why = f": {reason}" if reason else ""
+        shown = (
+            f"{name[: self.SHOWN]!r}... ({len(name)} characters)"
+            if len(name) > self.LONGEST_QUOTED
+            else repr(name)
+        )
         super().__init__(
-            f"invalid model name {name!r}{why}; "
+            f"invalid model name {shown}{why}; "
             "use [host/][namespace/]model[:tag], e.g. llama3.2 or me/my-model:v1"
         )
 

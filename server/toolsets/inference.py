@@ -13,13 +13,20 @@ from typing import Annotated, Any, Literal
 import anyio.to_thread
 import mcp.types as types
 from mcp.server.mcpserver import Context, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from server.progress import ProgressReporter, heartbeat
 from server.results import tool_result
 from server.roots import allowed_roots, roots_for_images
 from server.state import app_state
-from server.tools_api import AllowedRoots, ChatResponse, GenerateResponse, open_regular
+from server.tools_api import (
+    AllowedRoots,
+    ChatResponse,
+    GenerateResponse,
+    open_regular,
+    parse_model_name,
+)
 
 ModelArg = str
 Options = Annotated[dict[str, Any] | None, Field(description='e.g. {"temperature": 0}')]
@@ -78,6 +85,17 @@ def _read_images(gate: AllowedRoots, paths: list[str]) -> list[bytes]:
     return images
 
 
+def local_only(model: str, tool: str) -> None:
+    """A `:cloud` model runs on ollama.com: the prompt, messages or texts would leave this
+    computer, which a tool that promises a local model must not do behind the user's back."""
+    if parse_model_name(model).source == "cloud":
+        raise ToolError(
+            f"model {model!r} runs on ollama.com, not on this machine: {tool} runs local models "
+            "only, so the input never leaves this computer; use a local model (list_models "
+            "shows the installed ones)"
+        )
+
+
 def _waiting(model: str) -> Any:
     return lambda s: f"waiting for {model} (loading or thinking, {s:.0f} s)"
 
@@ -94,6 +112,7 @@ async def generate(
     images: Annotated[list[str] | None, Field(description="Image file paths")] = None,
     keep_alive: KeepAlive = None,
 ) -> Annotated[types.CallToolResult, Generated]:
+    local_only(model, "generate")
     state = app_state(ctx)
     pictures = None
     if images:
@@ -130,6 +149,7 @@ async def chat(
     think: Think = None,
     keep_alive: KeepAlive = None,
 ) -> Annotated[types.CallToolResult, ChatReply]:
+    local_only(model, "chat")
     state = app_state(ctx)
     reporter = ProgressReporter(ctx.report_progress)
     content: list[str] = []
@@ -168,6 +188,7 @@ async def embed(
     input: Annotated[str | list[str], Field(description="Text or texts to embed")],
     ctx: Context,
 ) -> Annotated[types.CallToolResult, Embeddings]:
+    local_only(model, "embed")
     answer = await app_state(ctx).client.embed(model, input)
     dimensions = len(answer.embeddings[0]) if answer.embeddings else 0
     result = Embeddings(model=model, embeddings=answer.embeddings, dimensions=dimensions)

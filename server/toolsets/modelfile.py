@@ -8,6 +8,7 @@ import mcp.types as types
 from mcp.server.mcpserver import Context, Resolve
 from pydantic import BaseModel, Field
 
+from server.changes import changing
 from server.notifications import announce_model_changes
 from server.progress import LayeredTotals, ProgressReporter, heartbeat, human_bytes
 from server.results import tool_result
@@ -68,20 +69,20 @@ async def create_model_tool(
     state = app_state(ctx)
     gate = allowed_roots(state.settings.allow_dirs, roots)
     relay = PackagingRelay(ProgressReporter(ctx.report_progress))
-    try:
-        async with heartbeat(relay.reporter, lambda s: f"creating {name} ({s:.0f} s)"):
-            result = await create_model(
-                state.client,
-                name,
-                modelfile=modelfile,
-                modelfile_path=modelfile_path,
-                base_dir=gate.base_dir,
-                readable=gate,
-                digest_cache=state.digests,
-                on_progress=relay,
-            )
-    finally:
-        await state.catalog.invalidate(name)
+    async with (
+        changing(state, name),
+        heartbeat(relay.reporter, lambda s: f"creating {name} ({s:.0f} s)"),
+    ):
+        result = await create_model(
+            state.client,
+            name,
+            modelfile=modelfile,
+            modelfile_path=modelfile_path,
+            base_dir=gate.base_dir,
+            readable=gate,
+            digest_cache=state.digests,
+            on_progress=relay,
+        )
     await announce_model_changes(ctx, name)
     files = len(result.files)
     what = f" with {files} local file(s)" if files else ""

@@ -10,6 +10,7 @@ import mcp.types as types
 from mcp.server.mcpserver import Context, Resolve
 from pydantic import BaseModel, Field
 
+from server.changes import changing
 from server.notifications import announce_model_changes
 from server.progress import human_bytes
 from server.results import tool_result
@@ -281,7 +282,8 @@ async def show_model(
         if text is not None:
             parts.append(f"{field}:\n{text}")
     parts.append(_provenance(details.source, details.cached_at).strip(" ()") or "live")
-    return tool_result("\n".join(parts), details)
+    whole = "or read the resource ollama://models/{name}, or ask for one include at a time"
+    return tool_result("\n".join(parts), details, whole=whole.format(name=name))
 
 
 async def list_running(ctx: Context) -> Annotated[types.CallToolResult, RunningList]:
@@ -300,10 +302,8 @@ async def copy_model(
     ctx: Context,
 ) -> Annotated[types.CallToolResult, Changed]:
     state = app_state(ctx)
-    try:
+    async with changing(state, destination):
         await state.client.copy(source, destination)
-    finally:
-        await state.catalog.invalidate(destination)
     await announce_model_changes(ctx, destination)
     return tool_result(
         f"copied {source} to {destination}",
@@ -313,10 +313,8 @@ async def copy_model(
 
 async def delete_model(name: ModelName, ctx: Context) -> Annotated[types.CallToolResult, Changed]:
     state = app_state(ctx)
-    try:
+    async with changing(state, name):
         await state.client.delete(name)
-    finally:
-        await state.catalog.invalidate(name)
     await announce_model_changes(ctx, name)
     return tool_result(f"deleted {name}", Changed(model=name, action="deleted"))
 

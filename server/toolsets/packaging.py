@@ -9,6 +9,7 @@ from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from server.changes import changing
 from server.notifications import announce_model_changes
 from server.progress import ProgressReporter, heartbeat, human_bytes
 from server.results import tool_result
@@ -51,23 +52,23 @@ async def package_adapter_tool(
         raise ToolError(PUSH_OFF)
     gate = allowed_roots(state.settings.allow_dirs, roots)
     relay = PackagingRelay(ProgressReporter(ctx.report_progress))
-    try:
-        async with heartbeat(relay.reporter, lambda s: f"packaging {name} ({s:.0f} s)"):
-            report = await package_adapter(
-                state.client,
-                path,
-                name,
-                base_model,
-                system_prompt=system_prompt,
-                template=template,
-                parameters=parameters,
-                push=push,
-                readable=gate,
-                digest_cache=state.digests,
-                on_progress=relay,
-            )
-    finally:
-        await state.catalog.invalidate(name, base_model)
+    async with (
+        changing(state, name, base_model),
+        heartbeat(relay.reporter, lambda s: f"packaging {name} ({s:.0f} s)"),
+    ):
+        report = await package_adapter(
+            state.client,
+            path,
+            name,
+            base_model,
+            system_prompt=system_prompt,
+            template=template,
+            parameters=parameters,
+            push=push,
+            readable=gate,
+            digest_cache=state.digests,
+            on_progress=relay,
+        )
     await announce_model_changes(ctx, name)
     result = Packaged(
         model=report.model,

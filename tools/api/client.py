@@ -48,6 +48,7 @@ from tools.api.bodies import (
 from tools.api.cloud import CloudRoutes
 from tools.api.host import resolve_base_url
 from tools.api.names import parse_model_name
+from tools.api.options import check_options
 from tools.api.transport import UPLOAD_CHUNK_SIZE, Sleep, Transport
 from tools.api.types import (
     ByteProgressCallback,
@@ -249,6 +250,7 @@ class OllamaClient(CloudRoutes):
     ) -> AsyncGenerator[GenerateResponse]:
         """Complete `prompt`, yielding chunks; an empty prompt only loads the model."""
         name = _checked_name(model)
+        check_options(options)
         with checked_arguments("generate"):
             request = GenerateRequest(
                 model=name, prompt=prompt, suffix=suffix, system=system, template=template,
@@ -277,6 +279,7 @@ class OllamaClient(CloudRoutes):
     ) -> GenerateResponse:
         """Complete `prompt` and return the whole answer (`stream: false`)."""
         name = _checked_name(model)
+        check_options(options)
         with checked_arguments("generate"):
             request = GenerateRequest(
                 model=name, prompt=prompt, suffix=suffix, system=system, template=template,
@@ -302,6 +305,7 @@ class OllamaClient(CloudRoutes):
     ) -> AsyncGenerator[ChatResponse]:
         """Answer the conversation, yielding chunks; no messages only loads the model."""
         name = _checked_name(model)
+        check_options(options)
         with checked_arguments("chat"):
             request = ChatRequest(
                 model=name, messages=messages, tools=tools, format=format, options=options,
@@ -324,6 +328,7 @@ class OllamaClient(CloudRoutes):
     ) -> ChatResponse:
         """Answer the conversation and return the whole message (`stream: false`)."""
         name = _checked_name(model)
+        check_options(options)
         with checked_arguments("chat"):
             request = ChatRequest(
                 model=name, messages=messages, tools=tools, format=format, options=options,
@@ -346,6 +351,7 @@ class OllamaClient(CloudRoutes):
     ) -> EmbedResponse:
         """L2-normalised embeddings of one text or several (`POST /api/embed`)."""
         name = _checked_name(model)
+        check_options(options)
         texts: str | list[str] = input if isinstance(input, str) else list(input)
         if not isinstance(texts, str) and not all(isinstance(text, str) for text in texts):
             raise TypeError("embed input must be a string or a sequence of strings")

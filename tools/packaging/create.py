@@ -97,6 +97,12 @@ async def create_model(
         folder = real.parent
     else:
         assert modelfile is not None
+        size = len(modelfile.encode("utf-8", "surrogatepass"))
+        if size > MAX_MODELFILE_BYTES:  # the same bound as a Modelfile read from disk
+            raise ModelfileTooLarge(
+                f"the Modelfile text is {size} bytes; a Modelfile holds at most "
+                f"{MAX_MODELFILE_BYTES} bytes (1 MiB): shorten it"
+            )
         source = modelfile
         folder = gate.absolute(base_dir) if base_dir is not None else Path.cwd()
     await notify(PackagingPhase.CHECKING, "reading the Modelfile")
