@@ -89,6 +89,26 @@ async def test_an_unreachable_ollama_is_remembered_for_the_window_then_probed_on
     await client.aclose()
 
 
+async def test_any_answer_from_ollama_ends_the_window_at_once(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    clock = Clock()
+    client = OllamaClient(ollama_double.url, max_retries=0)
+    catalog = ModelCatalog(
+        client, MetadataCache(tmp_path / "cache"), list_max_age=0, offline_window=5.0, clock=clock
+    )
+    await catalog.list_models()
+    ollama_double.faults.refuse_connections()
+    assert (await catalog.list_models(use_cache=False)).source == "stale" and catalog.offline
+
+    # Back, and another call (a generate, say) got an answer: the catalog need not wait.
+    ollama_double.faults.accept_connections()
+    await client.version()
+    assert (await catalog.list_models(use_cache=False)).source == "live"
+    assert not catalog.offline
+    await client.aclose()
+
+
 async def test_a_zero_window_asks_ollama_every_time(
     ollama_double: OllamaDouble, tmp_path: Path
 ) -> None:

@@ -120,6 +120,11 @@ class OllamaClient(CloudRoutes):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    @property
+    def answers_received(self) -> int:
+        """How many responses Ollama has sent this client (any status, any call)."""
+        return self._transport.answers_received
+
     # --- server -----------------------------------------------------------------------------
 
     async def version(self) -> str:

@@ -89,6 +89,8 @@ class Transport:
         self.backoff_max = backoff_max
         # The version the server reported, once asked: an old server's errors name it.
         self.server_version: str | None = None
+        # Responses received so far (any status): lets the catalog see that Ollama is back.
+        self.answers_received = 0
         self._sleep: Sleep = sleep or anyio.sleep
         # Quick calls get a read timeout; long ones none, so first loads and big pulls can finish.
         self._quick = httpx2.Timeout(
@@ -230,6 +232,7 @@ class Transport:
                     attempt += 1
                     continue
                 raise OllamaUnavailable(self.base_url, _describe(exc)) from exc
+            self.answers_received += 1
             status = response.status_code
             if status == 503 and attempt < self.max_retries:
                 await response.aclose()

@@ -55,8 +55,9 @@ class ModelCatalog:
 
     Once Ollama is found unreachable, it is not asked again for `offline_window` seconds: calls
     answer from the cache or the folder at once instead of paying the client's retry cycle each
-    time. The first call after the window makes one cheap probe (a single attempt, no retries)
-    and goes back to Ollama if it answers. `offline_window=0` asks Ollama every time. `clock`
+    time. The window ends early when any other call through the same client gets an answer;
+    after it, the first call makes one cheap probe (a single attempt, no retries) and goes back
+    to Ollama if it answers. `offline_window=0` asks Ollama every time. `clock`
     (monotonic seconds) is injectable so tests need no sleeps.
     """
 
@@ -81,6 +82,7 @@ class ModelCatalog:
         self.offline_window = offline_window
         self._clock = clock
         self._down_until: float | None = None  # set while Ollama is remembered as unreachable
+        self._answers_when_down = 0  # the client's answer count when Ollama was found down
 
     @property
     def host(self) -> str:
@@ -107,6 +109,9 @@ class ModelCatalog:
     async def _check_reachable(self) -> None:
         if self._down_until is None:
             return
+        if self.client.answers_received > self._answers_when_down:
+            self._down_until = None  # another call got an answer since: Ollama is back
+            return
         if self._clock() < self._down_until:
             raise OllamaUnavailable(
                 self.host, f"it was unreachable under {self.offline_window:g} s ago"
@@ -120,6 +125,7 @@ class ModelCatalog:
     def _mark_down(self) -> None:
         if self.offline_window > 0:
             self._down_until = self._clock() + self.offline_window
+            self._answers_when_down = self.client.answers_received
 
     # --- the list ----------------------------------------------------------------------------
 

@@ -19,7 +19,6 @@ from tools.api.answers import JSON_CREATE_VERSION
 from tools.api.bodies import CreateRequest
 from tools.api.names import ModelName, parse_model_name
 from tools.api.types import (
-    ByteProgressCallback,
     ListResponse,
     ProgressCallback,
     ProgressResponse,
@@ -53,8 +52,8 @@ JSON_CREATE_WHAT = "creating models from uploaded files (the JSON create request
 # --- the client surface used here -----------------------------------------------------------
 
 
-class PackagingClient(Protocol):
-    """The part of `OllamaClient` that creating and packaging need."""
+class PackagingClient(BlobClient, Protocol):
+    """The part of `OllamaClient` that creating and packaging need (uploads as `BlobClient`)."""
 
     async def server_supports_json_create(self) -> bool: ...
     async def version(self) -> str: ...
@@ -67,14 +66,6 @@ class PackagingClient(Protocol):
         self, model: str, *, insecure: bool = False
     ) -> AsyncGenerator[ProgressResponse]: ...
     def create_stream(self, request: CreateRequest) -> AsyncGenerator[ProgressResponse]: ...
-    async def upload_blob(
-        self,
-        path: Path,
-        digest: str,
-        *,
-        expected: os.stat_result | None = None,
-        on_progress: ByteProgressCallback | None = None,
-    ) -> bool: ...
 
 
 @contextmanager
