@@ -13,6 +13,8 @@ from typing import Any
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 
+from server.tools_api import did_you_mean
+
 UNKNOWN = "__unknown_arguments__"  # carries the refusal from validation to the tool's guard
 
 
@@ -24,7 +26,7 @@ class StrictArguments(FuncMetadata):
         taken = [field.alias or name for name, field in self.arg_model.model_fields.items()]
         unknown = [name for name in arguments_to_validate if name not in taken]
         if unknown:
-            names = ", ".join(repr(name) for name in unknown)
+            names = ", ".join(repr(name) + did_you_mean(name, taken) for name in unknown)
             plural = "s" if len(unknown) > 1 else ""
             validated[UNKNOWN] = (
                 f"unknown argument{plural} {names}: {self.tool_name} takes {', '.join(taken)}"

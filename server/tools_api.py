@@ -66,6 +66,7 @@ from tools.local.path_gate import open_regular
 from tools.modelfile.document import from_show, render
 from tools.modelfile.parameters import show_parameter_texts
 from tools.shared.cache_dir import default_cache_dir
+from tools.shared.suggest import did_you_mean
 
 __all__ = [
     "MAX_SEARCH_RESULTS",
@@ -117,6 +118,7 @@ __all__ = [
     "UnsupportedServer",
     "create_model",
     "default_cache_dir",
+    "did_you_mean",
     "from_show",
     "generate_modelfile",
     "library_models",

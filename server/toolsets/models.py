@@ -281,7 +281,9 @@ async def show_model(
         text = getattr(details, field)
         if text is not None:
             parts.append(f"{field}:\n{text}")
-    parts.append(_provenance(details.source, details.cached_at).strip(" ()") or "live")
+    provenance = _provenance(details.source, details.cached_at).strip()
+    if provenance:
+        parts.append(provenance)
     whole = "or read the resource ollama://models/{name}, or ask for one include at a time"
     return tool_result("\n".join(parts), details, whole=whole.format(name=name))
 
@@ -351,4 +353,4 @@ def _provenance(source: AnswerSource, cached_at: datetime | None) -> str:
         return f" (Ollama unreachable: cached answer{when}, may be out of date)"
     if source == "disk":
         return " (Ollama unreachable: read from its model folder)"
-    return f" ({source})"
+    return " (cached)" if source == "cache" else ""  # a live answer needs no remark

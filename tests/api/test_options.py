@@ -26,7 +26,8 @@ from tools.api.options import check_options
         ({"num_ctx": -2048}, "options['num_ctx']: must not be negative, not -2048"),
         ({"use_mmap": 1}, "options['use_mmap']: must be true or false, not 1"),
         ({"stop": [1]}, "options['stop']: must be a string or a list of strings, not [1]"),
-        ({"temprature": 0}, "options['temprature']: unknown option; the options are "
+        ({"temprature": 0}, "options['temprature']: unknown option (did you mean "
+                            "'temperature'?); the options are "
                             "draft_num_predict, frequency_penalty, main_gpu, min_p, num_batch, "
                             "num_ctx, num_gpu, num_keep, num_predict, num_thread, "
                             "presence_penalty, repeat_last_n, repeat_penalty, seed, stop, "
@@ -37,6 +38,12 @@ def test_a_bad_option_is_named(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ParameterError) as caught:
         check_options(options)
     assert str(caught.value) == message
+
+
+def test_an_option_nothing_like_any_gets_no_guess() -> None:
+    with pytest.raises(ParameterError) as caught:
+        check_options({"xyzzy": 1})
+    assert str(caught.value).startswith("options['xyzzy']: unknown option; the options are ")
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ async def test_list_models_is_a_short_table_with_full_data(connect: Connect) -> 
     async with connect() as client:
         result = await client.call_tool("list_models", {})
     assert not result.is_error
-    assert text(result).splitlines()[0] == "4 model(s) installed (live)"
+    assert text(result).splitlines()[0] == "4 model(s) installed"
     assert "llama3.2:latest" in text(result) and "{" not in text(result)
     data = result.structured_content
     assert data is not None
@@ -47,6 +47,9 @@ async def test_show_model_leaves_long_texts_out_unless_asked(connect: Connect) -
     assert "LLAMA 3.2 COMMUNITY LICENSE" in licensed.structured_content["license"]
     assert licensed.structured_content["modelfile"].startswith("FROM llama3.2")
     assert "LICENSE" not in text(plain)
+    # Where an answer came from is said only when it matters: not for a live one.
+    assert text(plain).splitlines()[-1].startswith("parameters: stop=")
+    assert text(licensed).splitlines()[-1] == "(cached)"
 
 
 async def test_show_model_not_installed_says_to_pull_it(connect: Connect) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from tools.errors import ParameterError
 from tools.modelfile.parameters import DEPRECATED_PARAMETERS, PARAMETER_TYPES
+from tools.shared.suggest import did_you_mean
 
 OPTION_TYPES: Final = PARAMETER_TYPES  # one struct in Ollama (api.Options) reads both
 
@@ -39,7 +40,8 @@ def _problem(name: str, value: Any) -> str | None:
         return None  # Ollama drops these with a warning, as `ollama create` does
     kind = OPTION_TYPES.get(name)
     if kind is None:
-        return f"unknown option; the options are {', '.join(sorted(OPTION_TYPES))}"
+        hint = did_you_mean(name, OPTION_TYPES)
+        return f"unknown option{hint}; the options are {', '.join(sorted(OPTION_TYPES))}"
     if kind == "bool":
         return None if isinstance(value, bool) else f"must be true or false, not {value!r}"
     if kind == "string_list":

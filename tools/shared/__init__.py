@@ -1,4 +1,4 @@
-"""Small pieces that both the catalog and packaging stand on: where the connector keeps its caches
-(`cache_dir`), opening a sqlite cache file with recovery (`sqlite_file`), and the coalescing of
-concurrent calls for one key (`singleflight`).
+"""Small pieces that several folders stand on: where the connector keeps its caches
+(`cache_dir`), opening a sqlite cache file with recovery (`sqlite_file`), the coalescing of
+concurrent calls for one key (`singleflight`), and the name a misspelt one meant (`suggest`).
 """

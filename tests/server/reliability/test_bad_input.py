@@ -271,7 +271,10 @@ CASES = [
     ),
     Case(
         "unknown option", "generate", fixed({**GEN, "options": {"temprature": 0.5}}),
-        option(f"options['temprature']: unknown option; the options are {OPTION_NAMES}"),
+        option(
+            f"options['temprature']: unknown option (did you mean 'temperature'?); the "
+            f"options are {OPTION_NAMES}"
+        ),
     ),
     Case(
         "unknown model", "generate", fixed({"model": "ghost", "prompt": "hi"}),
@@ -294,7 +297,8 @@ CASES = [
         lambda p: {"path": str(p.allowed), "name": "x", "base_model": "llama3.2",
                    "system": "Be brief."},
         fixed(
-            "unknown argument 'system': package_adapter takes path, name, base_model, "
+            "unknown argument 'system' (did you mean 'system_prompt'?): package_adapter takes "
+            "path, name, base_model, "
             "system_prompt, template, parameters, push"
         ),
     ),
