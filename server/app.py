@@ -17,7 +17,7 @@ from server.registry import register_tools
 from server.resources import register_completions, register_resources
 from server.settings import Settings
 from server.state import AppState, StateHolder, open_state
-from tools.version import VERSION
+from server.tools_api import VERSION
 
 SERVER_NAME = "ollama-connector-mcp"
 INSTRUCTIONS = (

@@ -2,8 +2,8 @@
 
 One check per line, in the order a user would fix things: where Ollama is and how that address
 was chosen, whether it answers, its version, its models, the cache folder, the allowed folders,
-the effective flags. This module is also the server's one doorway to the connector for these
-facts (the TTY banner and `config --ollama-host` use `choose_host` and `probe_ollama`).
+the effective flags. The TTY banner and `config --ollama-host` take the same facts from here
+(`choose_host`, `probe_ollama`), so all three agree on where Ollama is.
 """
 
 from __future__ import annotations
@@ -19,11 +19,16 @@ from typing import Any, Literal
 import anyio
 
 from server.settings import Settings
-from tools import OllamaClient, OllamaError, resolve_base_url
-from tools.api.answers import JSON_CREATE_VERSION
-from tools.api.host import DEFAULT_BASE_URL, HOST_ENV
-from tools.errors import START_OLLAMA_HINT
-from tools.shared.cache_dir import default_cache_dir
+from server.tools_api import (
+    DEFAULT_BASE_URL,
+    HOST_ENV,
+    JSON_CREATE_VERSION,
+    START_OLLAMA_HINT,
+    OllamaClient,
+    OllamaError,
+    default_cache_dir,
+    resolve_base_url,
+)
 
 Status = Literal["ok", "warn", "fail", "skip", "info"]
 START_HINT = START_OLLAMA_HINT  # the connector's words for a stopped Ollama, for the banner too

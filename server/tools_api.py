@@ -14,7 +14,6 @@ from tools import (
     ChatResponse,
     CreateResult,
     DigestCache,
-    EmbedResponse,
     FileChangedDuringUpload,
     GenerateResponse,
     InvalidAdapter,
@@ -32,10 +31,8 @@ from tools import (
     OllamaTimeout,
     OllamaUnavailable,
     OutsideAllowedRoots,
-    PackageReport,
     PackagingProgress,
     ParameterError,
-    PathNotAllowed,
     ProgressResponse,
     PushFailed,
     RunningModel,
@@ -47,13 +44,17 @@ from tools import (
     generate_modelfile,
     package_adapter,
     parse_model_name,
+    resolve_base_url,
 )
+from tools.api.answers import JSON_CREATE_VERSION
 from tools.api.cloud import MAX_SEARCH_RESULTS
+from tools.api.host import DEFAULT_BASE_URL, HOST_ENV
 from tools.api.transport import without_connect_retries
 from tools.api.types import CloudStatus
 from tools.catalog.cache import AnswerSource
 from tools.catalog.library import LibraryModel, library_models
 from tools.errors import (
+    START_OLLAMA_HINT,
     CloudDisabled,
     CloudUnreachable,
     CreatePlanError,
@@ -67,9 +68,15 @@ from tools.modelfile.document import from_show, render
 from tools.modelfile.parameters import show_parameter_texts
 from tools.shared.cache_dir import default_cache_dir
 from tools.shared.suggest import did_you_mean
+from tools.version import VERSION
 
 __all__ = [
+    "DEFAULT_BASE_URL",
+    "HOST_ENV",
+    "JSON_CREATE_VERSION",
     "MAX_SEARCH_RESULTS",
+    "START_OLLAMA_HINT",
+    "VERSION",
     "AdapterBaseMismatch",
     "AllowedRoots",
     "AnswerSource",
@@ -82,7 +89,6 @@ __all__ = [
     "CreatePlanError",
     "CreateResult",
     "DigestCache",
-    "EmbedResponse",
     "EndpointMissing",
     "FileChangedDuringUpload",
     "GenerateResponse",
@@ -103,10 +109,8 @@ __all__ = [
     "OllamaTimeout",
     "OllamaUnavailable",
     "OutsideAllowedRoots",
-    "PackageReport",
     "PackagingProgress",
     "ParameterError",
-    "PathNotAllowed",
     "ProgressResponse",
     "PushFailed",
     "RunningModel",
@@ -126,6 +130,7 @@ __all__ = [
     "package_adapter",
     "parse_model_name",
     "render",
+    "resolve_base_url",
     "show_parameter_texts",
     "without_connect_retries",
 ]
