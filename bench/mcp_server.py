@@ -25,7 +25,6 @@ REPO = Path(__file__).resolve().parent.parent
 PROFILE_ENV = "BENCH_PROFILE_DIR"
 CALL_TIMEOUT = 600.0  # seconds: a hang guard for the longest call (packaging 2 GiB)
 _TICKS = os.sysconf("SC_CLK_TCK")
-_PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 @dataclass(frozen=True)

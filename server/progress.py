@@ -64,11 +64,6 @@ class ProgressReporter:
         self._last_value = -math.inf
         self.last_time = -math.inf
         self._pending: tuple[float, float | None, str | None] | None = None
-        self.sent: int = 0  # notifications sent, for the log and tests
-
-    @property
-    def last_value(self) -> float:
-        return self._last_value
 
     @property
     def has_pending(self) -> bool:
@@ -94,7 +89,6 @@ class ProgressReporter:
             total = progress
         self._last_value = progress
         self.last_time = self.clock()
-        self.sent += 1
         await self._send(progress, total, message)
 
     async def tick(self, message: str) -> None:
