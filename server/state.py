@@ -1,5 +1,6 @@
 """What one server process holds: the settings, one Ollama client, one metadata cache and its
-catalog, one digest cache. Made once per process by the lifespan in `server.app`."""
+catalog, one digest cache, the pulls and the broadcast to clients. Made once per process by the
+lifespan in `server.app`."""
 
 from __future__ import annotations
 
