@@ -30,7 +30,7 @@ import anyio
 import anyio.to_thread
 import httpx2
 
-from tools.api.answers import JSON_CREATE, JSON_CREATE_VERSION, Call, parse_version
+from tools.api.answers import JSON_CREATE, Call, parse_version
 from tools.api.bodies import (
     ChatRequest,
     CopyRequest,
@@ -68,7 +68,7 @@ from tools.api.types import (
 from tools.errors import InvalidArgument, InvalidDigest, ProtocolError
 from tools.local.path_gate import open_regular
 
-__all__ = ["JSON_CREATE_VERSION", "UPLOAD_CHUNK_SIZE", "OllamaClient", "normalize_digest"]
+__all__ = ["UPLOAD_CHUNK_SIZE", "OllamaClient", "normalize_digest"]
 
 logger = logging.getLogger(__name__)
 
