@@ -72,7 +72,6 @@ class Pull:
     def __init__(self, name: str, insecure: bool, background: bool) -> None:
         self.name = name.strip()
         self.insecure = insecure
-        self.background = background
         self.record = PullRecord(
             id=uuid.uuid4().hex,
             model=display_name(name),
@@ -88,6 +87,11 @@ class Pull:
         self.error: Exception | None = None
         self.cancel_reason: str | None = None
         self._samples: deque[tuple[float, int]] = deque()
+
+    @property
+    def background(self) -> bool:
+        """Whether a `background` request pinned this pull until it ends."""
+        return self.record.background
 
     def cancel(self, reason: str) -> None:
         if self.cancel_reason is None:
@@ -185,7 +189,7 @@ class PullRegistry:
         pull = self._active.get(key)
         if pull is not None:
             if background and not pull.background:
-                pull.background = pull.record.background = True
+                pull.record.background = True
             return pull, True
         pull = Pull(name, insecure, background)
         self._active[key] = pull
@@ -286,11 +290,11 @@ class PullRegistry:
             # Shielded, so a shutdown still writes the end down; bounded, so it cannot hang one.
             with anyio.CancelScope(shield=True, deadline=anyio.current_time() + ENDING_TIMEOUT):
                 await self._ended(key, pull)
-            pull.finished.set()  # even if writing down the end ran out of time
+            pull.finished.set()  # whoever waits is woken, even if writing the end down timed out
             pull.bump()
 
     async def _ended(self, key: tuple[str, ...], pull: Pull) -> None:
-        """Write the end down, then tell: caches, clients, and whoever waits on the pull."""
+        """Write the end down, then tell caches and clients (`_run` then wakes whoever waits)."""
         if pull.record.ended_at is None:  # ended by something not foreseen above
             pull.end("failed", "the pull stopped unexpectedly; the server log has details")
         self._active.pop(key, None)
@@ -302,8 +306,6 @@ class PullRegistry:
         await self.history.save_async(list(self._finished.values()))
         if not self._closing:
             await self._announce(pull, success=pull.record.status == "success")
-        pull.finished.set()
-        pull.bump()
 
     async def _announce(self, pull: Pull, *, success: bool) -> None:
         try:
