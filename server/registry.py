@@ -171,9 +171,8 @@ def offered(spec: ToolSpec, settings: Settings) -> bool:
     return settings.allow_push or not spec.needs_allow_push
 
 
-def register_tools(server: MCPServer[Any], settings: Settings) -> list[str]:
-    """Add every offered tool to `server`; return their names."""
-    names: list[str] = []
+def register_tools(server: MCPServer[Any], settings: Settings) -> None:
+    """Add every offered tool to `server`."""
     for spec in TOOLS:
         if not offered(spec, settings):
             continue
@@ -190,8 +189,6 @@ def register_tools(server: MCPServer[Any], settings: Settings) -> list[str]:
         assert tool is not None
         tool.parameters = compact_schema(tool.parameters)
         tool.fn_metadata = strict(tool.fn_metadata, spec.name)  # unknown arguments refused
-        names.append(spec.name)
-    return names
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
