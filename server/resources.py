@@ -14,7 +14,7 @@ argument come from the cached model list, so they cost Ollama nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
@@ -40,14 +40,14 @@ MAX_COMPLETIONS = 100
 LIBRARY_URI = "ollama://library"
 
 
-async def _guard(uri: str, read: Any) -> str:
+async def _guard(uri: str, read: Awaitable[str]) -> str:
+    """A resource's text, or its failure as the SDK's resource errors, worded as tool errors."""
     try:
-        result = await read
+        return await read
     except ModelNotFound as exc:
         raise ResourceNotFoundError(error_text(exc, uri)) from None
     except (OllamaError, ValueError) as exc:
         raise ResourceError(error_text(exc, uri)) from None
-    return str(result)
 
 
 def register_resources(server: MCPServer[AppState], holder: StateHolder) -> None:
