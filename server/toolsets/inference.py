@@ -7,6 +7,7 @@ answer. Cancelling the call closes the stream, and Ollama stops generating.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import aclosing
 from typing import Annotated, Any, Literal
 
@@ -96,7 +97,7 @@ def local_only(model: str, tool: str) -> None:
         )
 
 
-def _waiting(model: str) -> Any:
+def _waiting(model: str) -> Callable[[float], str]:
     return lambda s: f"waiting for {model} (loading or thinking, {s:.0f} s)"
 
 
