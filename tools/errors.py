@@ -47,6 +47,7 @@
     │       ├── CloudDisabled      403: Ollama's cloud is switched off (OLLAMA_NO_CLOUD)
     │       ├── SignInRequired     401: Ollama is not signed in to ollama.com (`ollama signin`)
     │       └── CloudUnreachable   502: Ollama could not reach ollama.com
+    ├── ClientClosed               RuntimeError: a request on a client after its aclose()
     ├── FileChangedDuringUpload    RuntimeError: a file changed while it was hashed or uploaded
     └── PushFailed                 RuntimeError: the model was created, but pushing it failed
 
@@ -446,6 +447,13 @@ class CloudUnreachable(CloudError):
 
 
 # --- an operation failed part way: RuntimeError ------------------------------------------------
+
+
+class ClientClosed(OllamaError, RuntimeError):
+    """A request on a client that was closed: make a new one."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"the client for {url} has been closed; make a new one to send requests")
 
 
 class FileChangedDuringUpload(OllamaError, RuntimeError):

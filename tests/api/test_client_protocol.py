@@ -13,10 +13,12 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.ollama_double.server import OllamaDouble
 from tools.api.bodies import CreateRequest
 from tools.api.client import OllamaClient, normalize_digest
 from tools.api.types import Message
 from tools.errors import (
+    ClientClosed,
     InvalidModelName,
     ModelNotFound,
     OllamaAPIError,
@@ -376,3 +378,13 @@ async def test_an_error_line_closes_the_response_at_once() -> None:
         with pytest.raises(StreamError):
             await client.pull("m")
         assert body.closed
+
+
+async def test_a_client_closed_before_any_request_refuses_to_send(
+    ollama_double: OllamaDouble,
+) -> None:
+    client = OllamaClient(ollama_double.url)
+    await client.aclose()
+    with pytest.raises(ClientClosed, match="has been closed; make a new one"):
+        await client.version()
+    assert ollama_double.requests.entries() == []

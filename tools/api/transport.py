@@ -40,7 +40,13 @@ from tools.api.answers import (
 )
 from tools.api.host import is_loopback
 from tools.api.types import ByteProgressCallback
-from tools.errors import OllamaAPIError, OllamaTimeout, OllamaUnavailable, StreamInterrupted
+from tools.errors import (
+    ClientClosed,
+    OllamaAPIError,
+    OllamaTimeout,
+    OllamaUnavailable,
+    StreamInterrupted,
+)
 from tools.version import DISTRIBUTION, VERSION
 
 logger = logging.getLogger(__name__)
@@ -99,18 +105,33 @@ class Transport:
         self._long = httpx2.Timeout(
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=None
         )
-        self._http = httpx2.AsyncClient(
-            base_url=base_url,
-            headers=_headers(headers),
-            timeout=self._long,
-            follow_redirects=True,
-            # Like Go's http.ProxyFromEnvironment, never send loopback traffic through a proxy.
-            trust_env=not is_loopback(base_url),
-            transport=transport,
-        )
+        self._headers = _headers(headers)
+        self._transport = transport
+        # Made on the first request: building one loads a TLS context with the CA bundle
+        # (tens of ms), which a server that starts and is never asked anything need not pay.
+        self._client: httpx2.AsyncClient | None = None
+        self._closed = False
+
+    @property
+    def _http(self) -> httpx2.AsyncClient:
+        if self._client is None:
+            if self._closed:
+                raise ClientClosed(self.base_url)
+            self._client = httpx2.AsyncClient(
+                base_url=self.base_url,
+                headers=self._headers,
+                timeout=self._long,
+                follow_redirects=True,
+                # Like Go's http.ProxyFromEnvironment, never send loopback traffic through a proxy.
+                trust_env=not is_loopback(self.base_url),
+                transport=self._transport,
+            )
+        return self._client
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        self._closed = True
+        if self._client is not None:
+            await self._client.aclose()
 
     # --- the three shapes of a reply ---------------------------------------------------------
 
