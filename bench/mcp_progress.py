@@ -24,7 +24,7 @@ from tests.ollama_double import OllamaDouble, running_double
 
 MODEL = "bench-flood:latest"
 PULL_PATH = "/api/pull"
-PROMISED_RATE = 10.0  # notifications a second: server.progress.DEFAULT_INTERVAL is 0.1 s
+PROMISED_RATE = 10.0  # notifications a second at most (server.progress.DEFAULT_INTERVAL: 0.11 s)
 BYTES_PER_LINE = 64  # the model layer's size is lines x this, so every line moves `completed`
 
 
