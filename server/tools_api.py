@@ -55,14 +55,21 @@ from tools.catalog.cache import AnswerSource
 from tools.catalog.library import LibraryModel, library_models
 from tools.errors import (
     START_OLLAMA_HINT,
+    AmbiguousHost,
     CloudDisabled,
     CloudUnreachable,
     CreatePlanError,
     EndpointMissing,
+    HostDown,
+    ModelOnNoHost,
     NotARegularFile,
     SignInRequired,
+    UnknownHost,
     UnrepresentableValueError,
 )
+from tools.fleet import Fleet, FleetHost, HostSpec, MergedModel, host_specs, merge_lists
+from tools.fleet.config import split_hosts
+from tools.fleet.fleet import HostListing
 from tools.local.path_gate import open_regular
 from tools.modelfile.document import from_show, render
 from tools.modelfile.parameters import show_parameter_texts
@@ -79,6 +86,7 @@ __all__ = [
     "VERSION",
     "AdapterBaseMismatch",
     "AllowedRoots",
+    "AmbiguousHost",
     "AnswerSource",
     "BaseModelNotInstalled",
     "Cached",
@@ -91,15 +99,22 @@ __all__ = [
     "DigestCache",
     "EndpointMissing",
     "FileChangedDuringUpload",
+    "Fleet",
+    "FleetHost",
     "GenerateResponse",
+    "HostDown",
+    "HostListing",
+    "HostSpec",
     "InvalidAdapter",
     "InvalidInput",
     "InvalidModelName",
     "LibraryModel",
     "LocalPathError",
+    "MergedModel",
     "MetadataCache",
     "ModelCatalog",
     "ModelNotFound",
+    "ModelOnNoHost",
     "ModelSummary",
     "ModelfileError",
     "NotARegularFile",
@@ -118,6 +133,7 @@ __all__ = [
     "ShowResponse",
     "SignInRequired",
     "StreamInterrupted",
+    "UnknownHost",
     "UnrepresentableValueError",
     "UnsupportedServer",
     "create_model",
@@ -125,12 +141,15 @@ __all__ = [
     "did_you_mean",
     "from_show",
     "generate_modelfile",
+    "host_specs",
     "library_models",
+    "merge_lists",
     "open_regular",
     "package_adapter",
     "parse_model_name",
     "render",
     "resolve_base_url",
     "show_parameter_texts",
+    "split_hosts",
     "without_connect_retries",
 ]
