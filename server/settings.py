@@ -127,6 +127,8 @@ def _ollama_hosts(given: object, env: Mapping[str, str]) -> tuple[str | None, tu
     host (checked where it is used, as always); several, or a named one, are checked here."""
     specs = list(given) if isinstance(given, list) else []
     specs = specs or split_hosts(env.get(ENV_TWINS["ollama_hosts"], ""))
+    if not specs:
+        return None, ()
     if len(specs) == 1 and "=" not in specs[0]:
         return specs[0], ()
     try:
