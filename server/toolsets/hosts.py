@@ -43,6 +43,7 @@ class HostedModel(ModelEntry):
 
 class HostAnswer(BaseModel):
     host: str
+    reachable: bool  # False: marked down (its part of the list is what was last known)
     source: AnswerSource | None = None  # None: no answer and nothing cached
     cached_at: datetime | None = None
     error: str | None = None
@@ -102,6 +103,7 @@ def hosted_list(listings: list[HostListing]) -> HostedModelList:
         hosts=[
             HostAnswer(
                 host=x.host.name,
+                reachable=x.host.up and x.error is None,
                 source=x.found.source if x.found else None,
                 cached_at=x.found.cached_at if x.found else None,
                 error=str(x.error) if x.error else None,
@@ -228,9 +230,9 @@ async def list_models(ctx: Context) -> Annotated[types.CallToolResult, HostedMod
     notes = [
         f"{h.host}: {h.error or 'no answer'}"
         if h.source is None
-        else f"{h.host}: unreachable, {h.source} answer"
+        else f"{h.host}: unreachable, models as last known ({h.source})"
         for h in result.hosts
-        if h.source in (None, "stale", "disk")
+        if not h.reachable
     ]
     head = f"{len(lines)} model(s) on {len(result.hosts)} hosts"
     return tool_result("\n".join([head, *lines, *notes]), result)
