@@ -36,6 +36,7 @@ from tools.catalog.model_catalog import ModelCatalog, model_key
 from tools.errors import (
     AmbiguousHost,
     HostDown,
+    InvalidArgument,
     ModelOnNoHost,
     OllamaError,
     OllamaUnavailable,
@@ -103,7 +104,7 @@ class Fleet:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not hosts:
-            raise ValueError("a fleet needs at least one host")
+            raise InvalidArgument("a fleet needs at least one host")
         self.hosts = tuple(hosts)
         self._by_name = {host.name: host for host in self.hosts}
         self.default = self.hosts[0]
