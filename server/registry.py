@@ -222,6 +222,16 @@ def register_tools(server: MCPServer[Any], settings: Settings) -> None:
         assert tool is not None
         tool.parameters = compact_schema(tool.parameters)
         tool.fn_metadata = strict(tool.fn_metadata, spec.name)  # unknown arguments refused
+        if several and spec.name in HOST_USES:
+            tool.fn_metadata.output_schema = with_host_output(tool.fn_metadata.output_schema)
+
+
+def with_host_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The output schema with the `host` every answer on one of several hosts carries."""
+    if schema is None or "properties" not in schema:
+        return schema
+    host = {"type": "string", "description": "The host that answered"}
+    return {**schema, "properties": {**schema["properties"], "host": host}}
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:

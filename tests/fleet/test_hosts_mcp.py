@@ -265,4 +265,47 @@ async def test_the_host_argument_is_published_only_with_several_hosts(
         "One of a, b, c; default a"
     )
     assert "host" not in tools["list_models"].input_schema["properties"]
+    assert tools["generate"].output_schema["properties"]["host"] == {  # type: ignore[index]
+        "type": "string",
+        "description": "The host that answered",
+    }
     assert "Several Ollama hosts" in prompt.messages[0].content.text  # type: ignore[union-attr]
+
+
+async def test_each_host_is_held_to_its_own_version(hosts: Hosts, mode: str) -> None:
+    hosts["c"].faults.version = "0.5.4"  # too old for the JSON create request
+    modelfile = "FROM all-minilm\nSYSTEM Be brief."
+    async with serving(hosts.settings, mode) as (client, _):
+        old = await client.call_tool("create_model", {
+            "name": "brief", "modelfile": modelfile, "host": "c"
+        })  # fmt: skip
+        current = await client.call_tool("create_model", {
+            "name": "brief", "modelfile": "FROM llama3.2\nSYSTEM Be brief.", "host": "b"
+        })  # fmt: skip
+    assert text(old) == (
+        "Error executing tool create_model: on host 'c': Ollama 0.5.4 is too old for "
+        "create_model: upgrade Ollama to 0.5.5 or newer"
+    )
+    assert not current.is_error and data(current)["host"] == "b"
+
+
+async def test_a_host_that_comes_back_older_is_held_to_its_new_version(
+    hosts: Hosts, mode: str
+) -> None:
+    create = {"name": "brief", "modelfile": "FROM llama3.2\nSYSTEM Be brief.", "host": "b"}
+    async with serving(hosts.settings, mode) as (client, state):
+        first = await client.call_tool("create_model", create)
+        hosts["b"].faults.refuse_connections()
+        await client.call_tool("list_running", {})  # finds b down
+        with anyio.fail_after(10):
+            await state.fleet.wait_for("b", up=False)
+        hosts["b"].faults.version = "0.5.4"  # downgraded while it was away
+        hosts["b"].faults.accept_connections()
+        with anyio.fail_after(10):
+            await state.fleet.wait_for("b", up=True)
+        again = await client.call_tool("create_model", create)
+    assert not first.is_error, text(first)
+    assert text(again) == (
+        "Error executing tool create_model: on host 'b': Ollama 0.5.4 is too old for "
+        "create_model: upgrade Ollama to 0.5.5 or newer"
+    )

@@ -163,6 +163,7 @@ class Fleet:
             self._mark_up(host)
 
     def _mark_up(self, host: FleetHost) -> None:
+        host.client.forget_version()  # it may come back as another Ollama version
         host.up = True
         host.down_since = None
         host.last_error = None
