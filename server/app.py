@@ -3,16 +3,21 @@ and catalog; the tools of `server.registry`; resources, prompts and completions.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import os
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.server.subscriptions import InMemorySubscriptionBus
+from mcp.types import SetLevelRequestParams, SubscribeRequestParams, UnsubscribeRequestParams
 
-from server.notifications import Broadcast
+from server.client_log import ClientLog, set_level_handler
+from server.notifications import Broadcast, subscription_handlers
 from server.prompts import register_prompts
 from server.registry import register_tools
 from server.resources import register_completions, register_resources
@@ -40,10 +45,12 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
     """The configured server; which tools it offers is decided by `server.registry.offered`."""
     holder = StateHolder()
     bus = InMemorySubscriptionBus()  # kept: background pulls publish on it outside requests
+    broadcast = Broadcast(bus)
+    client_log = ClientLog(secrets=(settings.auth_token, os.environ.get("OLLAMA_API_KEY")))
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        async with open_state(settings, Broadcast(bus)) as state:
+        async with client_log.running(), open_state(settings, broadcast) as state:
             holder.current = state
             try:
                 yield state
@@ -60,11 +67,31 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
         request_state_security=request_state_security(settings),
     )
     _HOLDERS[server] = holder
+    serve_handshake_era_methods(server, broadcast, client_log)
     register_tools(server, settings)
     register_resources(server, holder)
     register_prompts(server, several_hosts=len(settings.ollama_hosts) > 1)
     register_completions(server, holder)
     return server
+
+
+def serve_handshake_era_methods(
+    server: MCPServer[AppState], broadcast: Broadcast, client_log: ClientLog
+) -> None:
+    """`resources/subscribe`, `resources/unsubscribe` and `logging/setLevel`, which `MCPServer`
+    does not serve; 2026-07-28 has `subscriptions/listen` and per-request logging instead. The
+    low-level server derives `subscribe` and `logging` in the capabilities from these handlers;
+    `listChanged` it takes from the notification options, so they are given here."""
+    lowlevel = server._lowlevel_server
+    on_subscribe, on_unsubscribe = subscription_handlers(broadcast)
+    lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, on_subscribe)
+    lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, on_unsubscribe)
+    on_set_level = set_level_handler(client_log)
+    lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, on_set_level)
+    options = functools.partial(
+        lowlevel.create_initialization_options, NotificationOptions(resources_changed=True)
+    )
+    lowlevel.create_initialization_options = options  # type: ignore[method-assign]
 
 
 def request_state_security(settings: Settings) -> RequestStateSecurity | None:

@@ -198,6 +198,9 @@ def as_tool_errors(tool: str, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awai
         try:
             return await fn(*args, **kwargs)
         except Exception as exc:
-            raise ToolError(error_text(exc, tool)) from None
+            text = error_text(exc, tool)
+            if isinstance(exc, OllamaUnavailable):  # the one failure that is not the caller's
+                logger.warning("%s: %s", tool, text)
+            raise ToolError(text) from None
 
     return guarded

@@ -286,6 +286,7 @@ class PullRegistry:
         except Exception as exc:
             pull.error = exc
             pull.end("failed", error_text(exc, "pull_model"))
+            logger.warning("the pull of %s failed: %s", pull.name, pull.record.error)
         finally:
             # Shielded, so a shutdown still writes the end down; bounded, so it cannot hang one.
             with anyio.CancelScope(shield=True, deadline=anyio.current_time() + ENDING_TIMEOUT):
@@ -311,9 +312,7 @@ class PullRegistry:
         try:
             if success:
                 model = pull.record.model
-                await self.broadcast.updated(
-                    PULLS_URI, MODELS_URI, STATUS_URI, model_uri(model), list_changed=True
-                )
+                await self.broadcast.updated(PULLS_URI, MODELS_URI, STATUS_URI, model_uri(model))
             else:
                 await self.broadcast.updated(PULLS_URI)
         except Exception:  # telling clients is a courtesy; the pull goes on regardless

@@ -68,7 +68,6 @@ async def pull_model(
     """One pull per model however many calls ask (see `server.pulls`): in the foreground the
     call follows it to its end; in the background it returns at once, saying how to follow it."""
     state = app_state(ctx)
-    state.broadcast.keep(ctx)
     async with targeted(state) as host:
         pulls = state.pulls_on(host)
         pull, joined = pulls.start(name, insecure=insecure, background=background)
@@ -105,7 +104,6 @@ async def pull_status(
     name: Annotated[str | None, Field(description="One model; all when omitted")] = None,
 ) -> Annotated[types.CallToolResult, PullsReport]:
     state = app_state(ctx)
-    state.broadcast.keep(ctx)
     records = [record for pulls in chosen_pulls(state) for record in pulls.records(name)]
     if name is not None and not records:
         raise ToolError(
@@ -121,7 +119,6 @@ async def cancel_pull(
     ctx: Context,
 ) -> Annotated[types.CallToolResult, PullRecord]:
     state = app_state(ctx)
-    state.broadcast.keep(ctx)
     async with targeted(state) as host:
         record = await state.pulls_on(host).cancel(name)
     return tool_result(describe_pull(record), record)

@@ -48,6 +48,8 @@ async def following(
     options: dict[str, Any] = {"message_handler": on_message} if mode == "legacy" else {}
     async with connect(**options) as client:
         if mode == "legacy":
+            for uri in (PULLS_URI, "ollama://models"):
+                await client.subscribe_resource(uri)
             yield client, receive
             return
         async with (

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 
-import anyio
 import pytest
-from mcp import Client, MCPError
+from mcp import MCPError
 from mcp.types import PromptReference, ResourceTemplateReference
 
-from server.app import build_server
-from server.settings import Settings
 from tests.server.conftest import Connect
 
 
@@ -89,33 +86,3 @@ async def test_each_prompt_renders(connect: Connect) -> None:
     assert 'package_adapter with path "/work/out", name "mine", base_model "llama3.2"' in first
     assert "ollama://models/qwen3/modelfile" in start.messages[0].content.text  # type: ignore[union-attr]
     assert "embed my notes" in choose.messages[0].content.text  # type: ignore[union-attr]
-
-
-async def test_legacy_clients_hear_of_changed_models(settings: Settings) -> None:
-    seen: list[str] = []
-
-    async def on_message(message: object) -> None:
-        seen.append(type(message).__name__)
-
-    async with Client(build_server(settings), mode="legacy", message_handler=on_message) as client:
-        await client.call_tool("copy_model", {"source": "llama3.2", "destination": "mine"})
-        await client.call_tool("list_models", {})  # a round trip: earlier notifications are in
-    assert "ResourceListChangedNotification" in seen
-    assert "ResourceUpdatedNotification" in seen
-
-
-async def test_listening_clients_hear_of_changed_models(settings: Settings) -> None:
-    async with (
-        Client(build_server(settings)) as client,
-        client.listen(
-            resources_list_changed=True, resource_subscriptions=["ollama://models/mine"]
-        ) as events,
-    ):
-        await client.call_tool("copy_model", {"source": "llama3.2", "destination": "mine"})
-        received = []
-        with anyio.fail_after(5):
-            async for event in events:
-                received.append(type(event).__name__)
-                if {"ResourceUpdated", "ResourcesListChanged"} <= set(received):
-                    break
-    assert {"ResourceUpdated", "ResourcesListChanged"} <= set(received)
