@@ -11,12 +11,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import pytest
 from anyio.abc import ObjectReceiveStream
 from mcp import Client
 from mcp.types import ResourceUpdatedNotification
 
 from tests.ollama_double.server import OllamaDouble
 from tests.server.conftest import Connect
+
+pytestmark = pytest.mark.filterwarnings("ignore:resources/subscribe is removed")  # legacy era
 
 PULLS_URI = "ollama://pulls"
 MODEL = "big:latest"
