@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
-from mcp.server.subscriptions import InMemorySubscriptionBus
 
-from server.notifications import Broadcast
+from server.fleet.fleet import Fleet
+from server.notifications import Broadcast, LocalBus
 from server.prompts import register_prompts
 from server.registry import register_tools
 from server.resources import register_completions, register_resources
@@ -30,11 +30,13 @@ INSTRUCTIONS = (
 def build_server(settings: Settings) -> MCPServer[AppState]:
     """The configured server; which tools it offers is decided by `server.registry.offered`."""
     holder = StateHolder()
-    bus = InMemorySubscriptionBus()  # kept: background pulls publish on it outside requests
+    # Replicas share state through Redis; alone, everything stays in this process and folder.
+    fleet = Fleet(settings) if settings.state_url else None
+    bus = fleet.bus if fleet else LocalBus()  # kept: background pulls publish outside requests
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        async with open_state(settings, Broadcast(bus)) as state:
+        async with open_state(settings, Broadcast(bus), fleet) as state:
             holder.current = state
             try:
                 yield state
@@ -50,6 +52,8 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
         subscriptions=bus,
         request_state_security=request_state_security(settings),
     )
+    if fleet is not None:
+        fleet.bind(server)
     register_tools(server, settings)
     register_resources(server, holder)
     register_prompts(server)

@@ -27,6 +27,8 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from server.fleet.event_store import scoped
+from server.fleet.fleet import fleet_of
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -152,14 +154,30 @@ class BearerGate:
 
 
 def http_app(server: MCPServer, settings: Settings) -> ASGIApp:
-    """The MCP endpoint at `/mcp`, behind the Host/Origin checks and the bearer gate."""
-    app = server.streamable_http_app(
+    """The MCP endpoint at `/mcp`, behind the Host/Origin checks and the bearer gate. With a
+    fleet, sessions keep their SSE events in Redis for `Last-Event-ID` (server.fleet.event_store)."""
+    fleet = fleet_of(server)
+    app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=settings.stateless,
+        event_store=fleet.event_store if fleet else None,
         transport_security=transport_security(settings),
         host=settings.http_host,
     )
+    if fleet is not None:
+        app = EventScope(app)
     return BearerGate(app, settings.auth_token)
+
+
+class EventScope:
+    """Each request in a scope of its own, which a session it opens keeps for its events."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with scoped():
+            await self.app(scope, receive, send)
 
 
 def uvicorn_server(app: ASGIApp, settings: Settings) -> uvicorn.Server:

@@ -5,14 +5,14 @@ lifespan in `server.app`."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.mcpserver import Context
-from mcp.server.subscriptions import InMemorySubscriptionBus
 
-from server.notifications import Broadcast
+from server.fleet.fleet import Fleet
+from server.notifications import Broadcast, LocalBus
 from server.pull_records import PullHistory
 from server.pulls import PullRegistry
 from server.settings import Settings
@@ -34,19 +34,33 @@ class AppState:
     digests: DigestCache
     pulls: PullRegistry
     broadcast: Broadcast
+    fleet: Fleet | None = None  # the replicas' shared state, with --state-url
 
 
 @asynccontextmanager
 async def open_state(
-    settings: Settings, broadcast: Broadcast | None = None
+    settings: Settings, broadcast: Broadcast | None = None, fleet: Fleet | None = None
 ) -> AsyncIterator[AppState]:
     """`broadcast` reaches clients from outside requests (background pulls); it should carry
-    the bus the server was built with."""
-    cache = MetadataCache(settings.cache_dir, ttl=settings.cache_ttl)
+    the bus the server was built with. With `fleet`, Redis must answer (else
+    `SharedStateUnavailable`), and the metadata cache lives there."""
+    async with AsyncExitStack() as stack:
+        if fleet is not None:
+            await stack.enter_async_context(fleet.running())
+        async with _open_state(settings, broadcast, fleet) as state:
+            yield state
+
+
+@asynccontextmanager
+async def _open_state(
+    settings: Settings, broadcast: Broadcast | None, fleet: Fleet | None
+) -> AsyncIterator[AppState]:
+    store = fleet.cache_store if fleet is not None else None
+    cache = MetadataCache(settings.cache_dir, ttl=settings.cache_ttl, store=store)
     digests = DigestCache(settings.cache_dir)
     client = OllamaClient(settings.ollama_host)
     catalog = ModelCatalog(client, cache)
-    broadcast = broadcast or Broadcast(InMemorySubscriptionBus())
+    broadcast = broadcast or Broadcast(LocalBus())
     pulls = PullRegistry(
         open_stream=lambda name, insecure: client.pull_stream(name, insecure=insecure),
         on_end=catalog.invalidate,
@@ -63,6 +77,7 @@ async def open_state(
                 digests=digests,
                 pulls=pulls,
                 broadcast=broadcast,
+                fleet=fleet,
             )
     finally:
         await client.aclose()

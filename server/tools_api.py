@@ -60,6 +60,7 @@ from tools.errors import (
     CreatePlanError,
     EndpointMissing,
     NotARegularFile,
+    SharedStateUnavailable,
     SignInRequired,
     UnrepresentableValueError,
 )
@@ -68,6 +69,10 @@ from tools.modelfile.document import from_show, render
 from tools.modelfile.parameters import show_parameter_texts
 from tools.shared.cache_dir import default_cache_dir
 from tools.shared.suggest import did_you_mean
+from tools.state.cache_store import RedisCacheStore
+from tools.state.channels import Channels
+from tools.state.link import RedisLink, redacted, sync_ping, unavailable_at_start
+from tools.state.lock import RELEASED, FleetLocks
 from tools.version import VERSION
 
 __all__ = [
@@ -82,6 +87,8 @@ __all__ = [
     "AnswerSource",
     "BaseModelNotInstalled",
     "Cached",
+    "RELEASED",
+    "Channels",
     "ChatResponse",
     "CloudDisabled",
     "CloudStatus",
@@ -91,6 +98,7 @@ __all__ = [
     "DigestCache",
     "EndpointMissing",
     "FileChangedDuringUpload",
+    "FleetLocks",
     "GenerateResponse",
     "InvalidAdapter",
     "InvalidInput",
@@ -113,8 +121,11 @@ __all__ = [
     "ParameterError",
     "ProgressResponse",
     "PushFailed",
+    "RedisCacheStore",
+    "RedisLink",
     "RunningModel",
     "ServerBusy",
+    "SharedStateUnavailable",
     "ShowResponse",
     "SignInRequired",
     "StreamInterrupted",
@@ -129,8 +140,11 @@ __all__ = [
     "open_regular",
     "package_adapter",
     "parse_model_name",
+    "redacted",
     "render",
     "resolve_base_url",
     "show_parameter_texts",
+    "sync_ping",
+    "unavailable_at_start",
     "without_connect_retries",
 ]
