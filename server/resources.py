@@ -98,7 +98,7 @@ def register_resources(server: MCPServer[AppState], holder: StateHolder) -> None
 
     @server.resource(PULLS_URI, title="Pulls", mime_type=JSON)
     async def pulls() -> str:
-        return PullsReport(pulls=holder.get().pulls.records()).model_dump_json()
+        return PullsReport(pulls=await holder.get().pulls.records()).model_dump_json()
 
 
 def register_completions(server: MCPServer[AppState], holder: StateHolder) -> None:

@@ -23,6 +23,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_CACHE_TTL = 24 * 3600.0
 DEFAULT_PULL_HISTORY = 3600.0
 DEFAULT_STATE_PREFIX = "ollama-mcp:"
+DEFAULT_STATE_LOCK_SECONDS = 15.0
 STATE_SCHEMES = ("redis://", "rediss://")
 
 # flag destination -> environment twin
@@ -44,6 +45,7 @@ ENV_TWINS: Mapping[str, str] = {
     "state_url": "OLLAMA_MCP_STATE_URL",
     "state_password": "OLLAMA_MCP_STATE_PASSWORD",
     "state_prefix": "OLLAMA_MCP_STATE_PREFIX",
+    "state_lock_seconds": "OLLAMA_MCP_STATE_LOCK_SECONDS",
 }
 
 
@@ -72,6 +74,7 @@ class Settings:
     state_url: str | None = field(default=None, repr=False)  # may hold a password
     state_password: str | None = field(default=None, repr=False)
     state_prefix: str = DEFAULT_STATE_PREFIX
+    state_lock_seconds: float = DEFAULT_STATE_LOCK_SECONDS  # how long a dead replica's lock lasts
     # subcommand arguments
     json_output: bool = False  # doctor --json
     client: str | None = None  # config CLIENT
@@ -122,6 +125,9 @@ def _settings(given: Mapping[str, object], env: Mapping[str, str]) -> Settings:
         state_url=_state_url(value("state_url")),
         state_password=value("state_password"),
         state_prefix=_state_prefix(value("state_prefix")),
+        state_lock_seconds=_number(
+            value("state_lock_seconds"), "state lock seconds", DEFAULT_STATE_LOCK_SECONDS
+        ),
         json_output=bool(given.get("json_output")),
         client=str(given["client"]) if given.get("client") else None,
     )
@@ -292,4 +298,10 @@ def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
         "--state-prefix",
         default=default,
         help=f"prefix of every Redis key (default {DEFAULT_STATE_PREFIX})",
+    )
+    add(
+        "--state-lock-seconds",
+        default=default,
+        metavar="SECONDS",
+        help="how soon a dead replica's pulls are declared lost (default 15)",
     )

@@ -66,6 +66,7 @@ async def _open_state(
         on_end=catalog.invalidate,
         history=PullHistory(settings.cache_dir or default_cache_dir(), settings.pull_history),
         broadcast=broadcast,
+        fleet=fleet.pulls(str(client.base_url), settings.pull_history) if fleet else None,
     )
     try:
         async with pulls.running():

@@ -15,6 +15,7 @@ from mcp.server.mcpserver import MCPServer
 
 from server.fleet.bus import NOTICES, FleetBus
 from server.fleet.event_store import RedisEventStore
+from server.fleet.pulls import PULL_CANCEL, PULLS, FleetPulls
 from server.settings import Settings
 from server.tools_api import RELEASED, Channels, FleetLocks, RedisCacheStore, RedisLink
 
@@ -29,12 +30,18 @@ class Fleet:
         self.link = RedisLink(
             settings.state_url, password=settings.state_password, prefix=settings.state_prefix
         )
-        self.channels = Channels(self.link, (NOTICES, RELEASED))
-        self.locks = FleetLocks(self.link, self.channels)
+        self.channels = Channels(self.link, (NOTICES, RELEASED, PULLS, PULL_CANCEL))
+        self.locks = FleetLocks(
+            self.link, self.channels, expiry=max(0.5, settings.state_lock_seconds)
+        )
         self.bus = FleetBus()
         self.bus.attach(self.channels)
         self.cache_store = RedisCacheStore(self.link, self.locks, ttl=settings.cache_ttl)
         self.event_store = RedisEventStore(self.link)
+
+    def pulls(self, host: str, keep: float) -> FleetPulls:
+        """The fleet's pulls from this replica to the Ollama at `host`."""
+        return FleetPulls(self.link, self.channels, self.locks, host=host, keep=keep)
 
     def bind(self, server: MCPServer) -> None:
         _FLEETS[server] = self

@@ -68,7 +68,7 @@ async def pull_model(
     call follows it to its end; in the background it returns at once, saying how to follow it."""
     state = app_state(ctx)
     state.broadcast.keep(ctx)
-    pull, joined = state.pulls.start(name, insecure=insecure, background=background)
+    pull, joined = await state.pulls.start(name, insecure=insecure, background=background)
     if background:
         record = pull.record
         outcome = PullOutcome(
@@ -103,7 +103,7 @@ async def pull_status(
 ) -> Annotated[types.CallToolResult, PullsReport]:
     state = app_state(ctx)
     state.broadcast.keep(ctx)
-    records = state.pulls.records(name)
+    records = await state.pulls.records(name)
     if name is not None and not records:
         raise ToolError(
             f"no pull of {name.strip()} is running or ended in the last "

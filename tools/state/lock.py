@@ -52,25 +52,39 @@ class FleetLocks:
     async def hold(self, name: str) -> AsyncIterator[str]:
         """Wait for the lock `name`, hold it (renewed) inside the block, then release it.
         Raises `SharedStateUnavailable` when Redis cannot be reached to take it."""
-        key = self.holder_key(name)
         token = uuid.uuid4().hex
-        await self._acquire(name, key, token)
+        await self._acquire(name, token)
         try:
             async with anyio.create_task_group() as group:
-                group.start_soon(self._renew, key, token)
+                group.start_soon(self.keep, name, token)
                 try:
                     yield token
                 finally:
                     group.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
-                await self._release(name, key, token)
+                await self.release(name, token)
 
-    async def is_held(self, name: str) -> bool:
+    async def try_take(self, name: str, token: str) -> str | None:
+        """Take `name` for `token` if it is free: None, else the token of whoever holds it.
+        The taker must then `keep` it while it works and `release` it after."""
         key = self.holder_key(name)
-        return bool(await self.link.call(lambda r: r.exists(key)))
+        expiry_ms = int(self.expiry * 1000)
+        while True:
+            if await self.link.call(lambda r: r.set(key, token, nx=True, px=expiry_ms)):
+                return None
+            holder = await self.link.call(lambda r: r.get(key))
+            if holder is not None:
+                return bytes(holder).decode()
+            # released in between: try again
 
-    async def _acquire(self, name: str, key: str, token: str) -> None:
+    async def holder(self, name: str) -> str | None:
+        key = self.holder_key(name)
+        found = await self.link.call(lambda r: r.get(key))
+        return None if found is None else bytes(found).decode()
+
+    async def _acquire(self, name: str, token: str) -> None:
+        key = self.holder_key(name)
         expiry_ms = int(self.expiry * 1000)
         while True:
             woken = anyio.Event()
@@ -91,7 +105,9 @@ class FleetLocks:
                     if not waiters:
                         del self._waiting[name]
 
-    async def _renew(self, key: str, token: str) -> None:
+    async def keep(self, name: str, token: str) -> None:
+        """Renew the lock until cancelled (or until it turns out lost)."""
+        key = self.holder_key(name)
         expiry_ms = int(self.expiry * 1000)
         while True:
             await anyio.sleep(self.expiry / 3)  # the renewal period, not a wait for an event
@@ -103,7 +119,8 @@ class FleetLocks:
                 logger.warning("lost the fleet lock %s (it expired while held)", key)
                 return
 
-    async def _release(self, name: str, key: str, token: str) -> None:
+    async def release(self, name: str, token: str) -> None:
+        key = self.holder_key(name)
         try:
             await self.link.call(lambda r: r.eval(_RELEASE, 1, key, token))
             await self._channels.publish(RELEASED, name.encode())

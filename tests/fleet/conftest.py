@@ -1,0 +1,47 @@
+"""Fixtures for the fleet tests: a real redis-server, and replicas of the server sharing it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fleet.processes import RedisServer, Replica
+from tests.ollama_double.server import OllamaDouble
+
+StartReplicas = Callable[..., list[Replica]]
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def start_replicas(
+    ollama_double: OllamaDouble, redis_server: RedisServer, tmp_path: Path
+) -> Iterator[StartReplicas]:
+    """`start_replicas(3, *flags)`: that many replicas on one double and one Redis, each with a
+    cache folder of its own (they share nothing but Redis), all started at once."""
+    started: list[Replica] = []
+
+    def start(count: int, *flags: str, **env: str) -> list[Replica]:
+        batch = [
+            Replica(ollama_double, redis_server.url, tmp_path / f"cache{len(started) + i}",
+                    *flags, **env)  # fmt: skip
+            for i in range(count)
+        ]
+        started.extend(batch)
+        return [replica.ready() for replica in batch]
+
+    try:
+        yield start
+    finally:
+        for replica in started:
+            replica.stop()
