@@ -155,7 +155,8 @@ class BearerGate:
 
 def http_app(server: MCPServer, settings: Settings) -> ASGIApp:
     """The MCP endpoint at `/mcp`, behind the Host/Origin checks and the bearer gate. With a
-    fleet, sessions keep their SSE events in Redis for `Last-Event-ID` (server.fleet.event_store)."""
+    fleet, sessions keep their SSE events in Redis for `Last-Event-ID`
+    (`server.fleet.event_store`)."""
     fleet = fleet_of(server)
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,

@@ -34,7 +34,7 @@ from server.errors import error_text
 from server.fleet.pulls import FleetPulls
 from server.notifications import MODELS_URI, PULLS_URI, STATUS_URI, Broadcast, model_uri
 from server.progress import LayeredTotals, ProgressReporter, heartbeat, human_bytes
-from server.pull_records import PullHistory, PullRecord, PullState, now
+from server.pull_records import IN_FLIGHT, PullHistory, PullRecord, PullState, now
 from server.tools_api import ProgressResponse, SharedStateUnavailable, parse_model_name
 
 OpenStream = Callable[[str, bool], AsyncGenerator[ProgressResponse]]
@@ -312,7 +312,7 @@ class PullRegistry:
         if record is None or record.finished:
             raise await self._nothing_to_cancel(name)
         await self.fleet.ask_cancel(record.id)
-        while not record.finished:
+        while record.status in IN_FLIGHT:
             await self.fleet.wait_change(record.id)
             record = await self.fleet.read(record.id) or record
         return record
@@ -376,14 +376,18 @@ class PullRegistry:
                     await self.fleet.wait_change(pull.record.id)
                     found = await self.fleet.read(pull.record.id)
                     if found is None:
-                        pull.end("failed", "the record of this pull expired; pull_status shows the pulls")
+                        pull.end(
+                            "failed", "the record of this pull expired; pull_status shows the pulls"
+                        )
                         break
                     pull.record = found
                     pull.bump()
             if pull.scope.cancelled_caught and not pull.record.finished:
                 pull.end("cancelled", pull.cancel_reason or CANCELLED_BY_CALLER)
             elif pull.record.status == "failed":
-                pull.error = ToolError(f"the pull of {pull.record.model} failed: {pull.record.error}")
+                pull.error = ToolError(
+                    f"the pull of {pull.record.model} failed: {pull.record.error}"
+                )
         except SharedStateUnavailable as exc:
             pull.error = exc
             pull.end("failed", error_text(exc, "pull_model"))

@@ -71,7 +71,7 @@ from tools.shared.cache_dir import default_cache_dir
 from tools.shared.suggest import did_you_mean
 from tools.state.cache_store import RedisCacheStore
 from tools.state.channels import Channels
-from tools.state.link import RedisLink, redacted, sync_ping, unavailable_at_start
+from tools.state.link import RedisLink, redacted, sync_ping, text, unavailable_at_start
 from tools.state.lock import RELEASED, FleetLocks
 from tools.version import VERSION
 
@@ -80,6 +80,7 @@ __all__ = [
     "HOST_ENV",
     "JSON_CREATE_VERSION",
     "MAX_SEARCH_RESULTS",
+    "RELEASED",
     "START_OLLAMA_HINT",
     "VERSION",
     "AdapterBaseMismatch",
@@ -87,7 +88,6 @@ __all__ = [
     "AnswerSource",
     "BaseModelNotInstalled",
     "Cached",
-    "RELEASED",
     "Channels",
     "ChatResponse",
     "CloudDisabled",
@@ -145,6 +145,7 @@ __all__ = [
     "resolve_base_url",
     "show_parameter_texts",
     "sync_ping",
+    "text",
     "unavailable_at_start",
     "without_connect_retries",
 ]

@@ -23,7 +23,7 @@ from server.tools_api import Channels, SharedStateUnavailable
 logger = logging.getLogger(__name__)
 
 NOTICES = "notices"
-_PLAIN: dict[str, type[ServerEvent]] = {
+_PLAIN: dict[str, type[ToolsListChanged | PromptsListChanged | ResourcesListChanged]] = {
     "tools_list_changed": ToolsListChanged,
     "prompts_list_changed": PromptsListChanged,
     "resources_list_changed": ResourcesListChanged,

@@ -24,12 +24,13 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp_types import JSONRPCMessage
 from pydantic import TypeAdapter, ValidationError
 
-from server.tools_api import RedisLink, SharedStateUnavailable
+from server.tools_api import RedisLink, SharedStateUnavailable, text
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,11 @@ class RedisEventStore(EventStore):
         replayed (the id handed out then matches nothing)."""
         scope = _SCOPE.get() or "none"
         key = self.link.key("stream", scope, stream_id)
-        data = b"" if message is None else message.model_dump_json(by_alias=True, exclude_none=True).encode()
+        data = (
+            b""
+            if message is None
+            else message.model_dump_json(by_alias=True, exclude_none=True).encode()
+        )
 
         async def add(r: object) -> bytes:
             pipe = r.pipeline(transaction=True)  # type: ignore[attr-defined]
@@ -87,7 +92,9 @@ class RedisEventStore(EventStore):
             return None
         key = self.link.key("stream", scope, stream_id)
         try:
-            found = await self.link.call(lambda r: r.xrange(key, min=f"({entry}", max="+"))
+            found: list[Any] = await self.link.call(
+                lambda r: r.xrange(key, min=f"({entry}", max="+")
+            )
         except SharedStateUnavailable as exc:
             logger.warning("cannot replay a stream: %s", exc.detail)
             return None
@@ -104,6 +111,6 @@ class RedisEventStore(EventStore):
                 message = _MESSAGE.validate_json(data)
             except ValidationError:
                 continue
-            event_id = f"{scope}/{stream_id}/{raw_id.decode()}"
+            event_id = f"{scope}/{stream_id}/{text(raw_id)}"
             await send_callback(EventMessage(message, event_id))
         return stream_id

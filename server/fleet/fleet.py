@@ -4,6 +4,7 @@ takes the bus and the event store then); connected by the lifespan (`running`)."
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,14 @@ from server.fleet.bus import NOTICES, FleetBus
 from server.fleet.event_store import RedisEventStore
 from server.fleet.pulls import PULL_CANCEL, PULLS, FleetPulls
 from server.settings import Settings
-from server.tools_api import RELEASED, Channels, FleetLocks, RedisCacheStore, RedisLink
+from server.tools_api import (
+    RELEASED,
+    Channels,
+    FleetLocks,
+    RedisCacheStore,
+    RedisLink,
+    SharedStateUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +68,10 @@ class Fleet:
         with anyio.CancelScope(shield=True):
             await self.link.aclose()
 
-    def describe(self) -> str:
-        """One line for status: where, and whether it answers."""
+    async def describe(self) -> str:
+        """One line for status: where, and whether it answers now (one PING)."""
+        with contextlib.suppress(SharedStateUnavailable):
+            await self.link.check()
         status = self.link.status()
         if status.available:
             return f"Redis at {status.where}: connected"

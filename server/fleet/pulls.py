@@ -22,7 +22,7 @@ from collections.abc import Callable
 import anyio
 
 from server.pull_records import PullRecord, now
-from server.tools_api import Channels, FleetLocks, RedisLink, SharedStateUnavailable
+from server.tools_api import Channels, FleetLocks, RedisLink, SharedStateUnavailable, text
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,8 @@ class FleetPulls:
     async def records(self) -> list[PullRecord]:
         """Every record the fleet keeps, oldest first. Raises `SharedStateUnavailable`."""
         index = self.link.key("pulls")
-        ids = [bytes(i).decode() for i in await self.link.call(lambda r: r.zrange(index, 0, -1))]
+        listed: list[object] = await self.link.call(lambda r: r.zrange(index, 0, -1))
+        ids = [text(i) for i in listed]
         if not ids:
             return []
         keys = [self.link.key("pull", i) for i in ids]

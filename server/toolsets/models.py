@@ -208,7 +208,7 @@ async def status(state: AppState, roots: list[Path]) -> Status:
         "read_only": settings.read_only,
         "toolsets": list(settings.toolsets),
         "push_enabled": settings.allow_push,
-        "shared_state": state.fleet.describe() if state.fleet else None,
+        "shared_state": await state.fleet.describe() if state.fleet else None,
     }
     try:
         with without_connect_retries():  # "is it up?" is answered by one attempt

@@ -32,11 +32,9 @@ def start_replicas(
     started: list[Replica] = []
 
     def start(count: int, *flags: str, **env: str) -> list[Replica]:
-        batch = [
-            Replica(ollama_double, redis_server.url, tmp_path / f"cache{len(started) + i}",
-                    *flags, **env)  # fmt: skip
-            for i in range(count)
-        ]
+        first = len(started)
+        folders = [tmp_path / f"cache{first + i}" for i in range(count)]
+        batch = [Replica(ollama_double, redis_server.url, f, *flags, **env) for f in folders]
         started.extend(batch)
         return [replica.ready() for replica in batch]
 

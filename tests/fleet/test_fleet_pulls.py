@@ -61,7 +61,9 @@ async def test_two_replicas_pulling_one_model_make_one_request_to_ollama(
         outcome: dict[str, Any] = {}
 
         async def follow() -> None:
-            result = await client.call_tool("pull_model", {"name": "big"}, progress_callback=on_progress)
+            result = await client.call_tool(
+                "pull_model", {"name": "big"}, progress_callback=on_progress
+            )
             outcome.update(structured(result))
 
         tg.start_soon(follow)
@@ -90,7 +92,8 @@ async def test_a_pull_started_on_one_replica_is_read_and_cancelled_on_the_others
         cancelled = await client.call_tool("cancel_pull", {"name": "big"})
     assert not cancelled.is_error, text(cancelled)
     assert (structured(cancelled)["status"], structured(cancelled)["error"]) == (
-        "cancelled", "cancelled with cancel_pull"
+        "cancelled",
+        "cancelled with cancel_pull",
     )
     for replica in (first, second):
         assert (await last_record(replica.mcp))["status"] == "cancelled"
@@ -114,7 +117,9 @@ async def test_a_replica_killed_mid_pull_leaves_a_record_the_others_report(
             assert (await last_record(survivor.mcp))["status"] == "pulling"
             with anyio.fail_after(10):
                 while True:
-                    message = await expiries.get_message(ignore_subscribe_messages=True, timeout=None)
+                    message = await expiries.get_message(
+                        ignore_subscribe_messages=True, timeout=None
+                    )
                     if message is not None and message["data"] == b"expired":
                         break
     ended = await last_record(survivor.mcp)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from tools.catalog.cache_db import CacheEntry, CacheKey
 from tools.catalog.cache_store import Mark
 from tools.errors import SharedStateUnavailable
-from tools.state.link import RedisLink
+from tools.state.link import RedisLink, text
 from tools.state.lock import FleetLocks
 
 logger = logging.getLogger(__name__)
@@ -79,10 +79,10 @@ class RedisCacheStore:
 
     async def mark(self, host: str) -> Mark:
         _, generation = self._keys(host)
-        raw = await self._quietly(lambda r: r.get(generation), False)
+        raw: object = await self._quietly(lambda r: r.get(generation), False)
         if raw is False:
             return None
-        return (raw or b"0").decode()
+        return "0" if raw is None else text(raw)
 
     async def put(
         self, key: CacheKey, entry: CacheEntry, *, mark: Mark, only_if: Callable[[], bool]

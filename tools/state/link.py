@@ -28,6 +28,11 @@ COMMAND_TIMEOUT = 5.0
 INSTALL_HINT = "install it with `pip install 'ollama-connector-mcp[redis]'`"
 
 
+def text(value: object) -> str:
+    """A reply from Redis as text (redis-py hands out bytes)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def redacted(url: str) -> str:
     """`url` without its user and password: `redis://host:6379/0`."""
     parts = urlsplit(url)
@@ -53,7 +58,7 @@ class RedisLink:
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
         except ImportError:
-            raise SharedStateUnavailable(redacted(url), f"the redis package is missing; {INSTALL_HINT}") from None
+            raise _missing(url) from None
         self.url = url
         self.where = redacted(url)
         self.prefix = prefix
@@ -72,7 +77,7 @@ class RedisLink:
         """A key in this fleet's namespace: the prefix, then the parts joined by `:`."""
         return self.prefix + ":".join(parts)
 
-    async def call(self, command: Callable[[Redis], Awaitable[T]]) -> T:
+    async def call(self, command: Callable[[Any], Awaitable[T]]) -> T:
         """`command(client)`, with a lost connection raised as `SharedStateUnavailable`."""
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeout
@@ -118,6 +123,10 @@ class RedisLink:
         await self.client.aclose()
 
 
+def _missing(url: str) -> SharedStateUnavailable:
+    return SharedStateUnavailable(redacted(url), f"the redis package is missing; {INSTALL_HINT}")
+
+
 def unavailable_at_start(error: SharedStateUnavailable) -> str:
     """Why the server will not start, and what to do."""
     return (
@@ -134,7 +143,7 @@ def sync_ping(url: str, password: str | None) -> None:
         from redis import Redis
         from redis.exceptions import RedisError
     except ImportError:
-        raise SharedStateUnavailable(redacted(url), f"the redis package is missing; {INSTALL_HINT}") from None
+        raise _missing(url) from None
     client: Any = Redis.from_url(
         url, password=password or None, socket_connect_timeout=CONNECT_TIMEOUT,
         socket_timeout=COMMAND_TIMEOUT,

@@ -18,7 +18,7 @@ import anyio
 
 from tools.errors import SharedStateUnavailable
 from tools.state.channels import Channels
-from tools.state.link import RedisLink
+from tools.state.link import RedisLink, text
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +75,13 @@ class FleetLocks:
                 return None
             holder = await self.link.call(lambda r: r.get(key))
             if holder is not None:
-                return bytes(holder).decode()
+                return text(holder)
             # released in between: try again
 
     async def holder(self, name: str) -> str | None:
         key = self.holder_key(name)
         found = await self.link.call(lambda r: r.get(key))
-        return None if found is None else bytes(found).decode()
+        return None if found is None else text(found)
 
     async def _acquire(self, name: str, token: str) -> None:
         key = self.holder_key(name)
