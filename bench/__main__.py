@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench import (
+    fleet,
     hashing,
     mcp_calls,
     mcp_concurrency,
@@ -47,6 +48,7 @@ STEPS: tuple[tuple[str, str, Step], ...] = (
     ("mcp", "a pull that floods progress, through MCP", mcp_progress.run),
     ("mcp", "32 held generate calls on one session", mcp_concurrency.run),
     ("mcp", "package_adapter through MCP, and its peak memory", mcp_packaging.run),
+    ("mcp", "three replicas sharing Redis against one on its own", fleet.run),
 )
 
 

@@ -14,8 +14,6 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-import pytest
-
 from tests.ollama_double.server import OllamaDouble
 
 REDIS_READY = "Ready to accept connections"
@@ -29,15 +27,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+MISSING_REDIS = "redis-server is not installed: `apt-get install -y redis-server`"
+
+
 def redis_binary() -> str:
-    """`redis-server`; missing, the tests skip on a developer's machine and fail in CI, whose
-    .ci/run installs it."""
     found = shutil.which("redis-server")
     if found is None:
-        message = "redis-server is not installed: `apt-get install -y redis-server`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        raise FileNotFoundError(MISSING_REDIS)
     return found
 
 
@@ -133,10 +129,11 @@ class RedisServer:
 
 
 class Replica:
-    """One replica: `python -m server` over streamable HTTP on a free port, on `double`."""
+    """One replica: `python -m server` over streamable HTTP on a free port, on `double`, sharing
+    state through the Redis at `state_url` (None: a server on its own)."""
 
     def __init__(
-        self, double: OllamaDouble, state_url: str, cache: Path, *flags: str, **env: str
+        self, double: OllamaDouble, state_url: str | None, cache: Path, *flags: str, **env: str
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -145,7 +142,7 @@ class Replica:
         environ.update(env)
         command = [sys.executable, "-m", "server", "--transport", "streamable-http",
                    "--port", str(self.port), "--cache-dir", str(cache), "--log-level", "INFO",
-                   "--state-url", state_url, *flags]  # fmt: skip
+                   *(["--state-url", state_url] if state_url else []), *flags]  # fmt: skip
         self.process = LoggedProcess(command, env=environ)
 
     @property

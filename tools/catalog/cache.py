@@ -152,10 +152,10 @@ class MetadataCache:
         stale_ok: bool,
     ) -> Cached[CacheEntry]:
         epoch = self._epoch
-        mark = await self.store.mark(key.host)
         previous = await self.get(key) if use_cache else None
         if previous is not None and self._is_fresh(previous, max_age, expect_digest):
             return self.wrap(previous, "cache")
+        mark = await self.store.mark(key.host)  # before the load: what it must not overtake
         async with self.store.filling(key):
             if use_cache and self.store.shared:  # another replica may have filled it meanwhile
                 previous = await self.get(key) or previous
