@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.types import ResourceUpdatedNotification
 
 from tests.fleet.conftest import StartReplicas
 from tests.fleet.processes import LoggedProcess, free_port
@@ -88,3 +89,31 @@ async def test_a_listener_on_replica_3_hears_of_a_model_created_through_replica_
                 if {"ResourcesListChanged:", "ResourceUpdated:ollama://models/made"} <= heard:
                     break
     assert {"ResourcesListChanged:", "ResourceUpdated:ollama://models/made"} <= heard
+
+
+async def test_a_handshake_era_session_on_replica_3_hears_of_a_pull_through_replica_1(
+    start_replicas: StartReplicas, ollama_double: OllamaDouble
+) -> None:
+    first, _, third = start_replicas(3)
+    ollama_double.catalogue.add("small:latest", model_size=1024)
+    heard: list[str] = []
+    got_models = anyio.Event()
+
+    async def on_message(message: object) -> None:
+        root = getattr(message, "root", message)
+        if isinstance(root, ResourceUpdatedNotification):
+            heard.append(str(root.params.uri))
+            if str(root.params.uri) == "ollama://models":
+                got_models.set()
+
+    async with Client(
+        streamable_http_client(third.mcp), mode="legacy", message_handler=on_message
+    ) as listener:
+        kept = await listener.call_tool("pull_status", {})  # sessions that touch pulls hear them
+        assert not kept.is_error, text(kept)
+        async with Client(streamable_http_client(first.mcp)) as client:
+            pulled = await client.call_tool("pull_model", {"name": "small"})
+            assert not pulled.is_error, text(pulled)
+        with anyio.fail_after(10):
+            await got_models.wait()
+    assert {"ollama://pulls", "ollama://models", "ollama://models/small:latest"} <= set(heard)
