@@ -173,3 +173,11 @@ async def test_without_redis_the_cache_asks_ollama_and_the_link_says_lost(
     assert await replica.locks.try_take("work", "t") is None  # back, with no restart
     assert replica.link.available
     await replica.link.aclose()
+
+
+async def test_the_blocking_clear_empties_the_shared_cache(redis_server: RedisServer) -> None:
+    async with two(redis_server) as (first, second):
+        calls: list[str] = []
+        await first.cache.lookup(KEY, loader("v1", calls))  # type: ignore[arg-type]
+        await anyio.to_thread.run_sync(second.cache.clear)  # the seed's synchronous clear()
+        assert await first.cache.get(KEY) is None

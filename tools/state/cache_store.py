@@ -124,7 +124,25 @@ class RedisCacheStore:
         await self._quietly(wipe, None)
 
     def clear_blocking(self, host: str | None) -> None:
-        raise RuntimeError("a shared cache is cleared with aclear(), not clear()")
+        """`clear` for callers that cannot await, with a blocking client; never raises."""
+        from redis.exceptions import RedisError
+
+        client = self.link.blocking_client()
+        try:
+            hosts = [host] if host is not None else [
+                text(name).removeprefix(self.link.key("cache", ""))
+                for name in client.scan_iter(match=self.link.key("cache", "*"))
+            ]  # fmt: skip
+            for each in hosts:
+                entries, generation = self._keys(each)
+                with client.pipeline(transaction=True) as pipe:
+                    pipe.delete(entries)
+                    pipe.incr(generation)
+                    pipe.execute()
+        except (RedisError, OSError) as exc:
+            logger.warning("could not clear the shared metadata cache: %s", exc)
+        finally:
+            client.close()
 
     def filling(self, key: CacheKey) -> AbstractAsyncContextManager[object]:
         return self._filling(key)

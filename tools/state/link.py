@@ -70,8 +70,16 @@ class RedisLink:
             socket_timeout=COMMAND_TIMEOUT,
             retry=Retry(NoBackoff(), 0),
         )
+        self._password = password
         self.lost_since: float | None = None
         self.error: str | None = None
+
+    def __repr__(self) -> str:
+        return f"RedisLink({self.where!r}, prefix={self.prefix!r})"  # never the password
+
+    def blocking_client(self) -> Any:
+        """A blocking client on the same Redis, for the few callers that cannot await."""
+        return _blocking(self.url, self._password)
 
     def key(self, *parts: str) -> str:
         """A key in this fleet's namespace: the prefix, then the parts joined by `:`."""
@@ -123,6 +131,19 @@ class RedisLink:
         await self.client.aclose()
 
 
+def _blocking(url: str, password: str | None) -> Any:
+    try:
+        from redis import Redis
+    except ImportError:
+        raise _missing(url) from None
+    return Redis.from_url(
+        url,
+        password=password or None,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=COMMAND_TIMEOUT,
+    )
+
+
 def _missing(url: str) -> SharedStateUnavailable:
     return SharedStateUnavailable(redacted(url), f"the redis package is missing; {INSTALL_HINT}")
 
@@ -139,15 +160,9 @@ def unavailable_at_start(error: SharedStateUnavailable) -> str:
 
 def sync_ping(url: str, password: str | None) -> None:
     """The start-up check, before anything is built: PING with the blocking client."""
-    try:
-        from redis import Redis
-        from redis.exceptions import RedisError
-    except ImportError:
-        raise _missing(url) from None
-    client: Any = Redis.from_url(
-        url, password=password or None, socket_connect_timeout=CONNECT_TIMEOUT,
-        socket_timeout=COMMAND_TIMEOUT,
-    )  # fmt: skip
+    client = _blocking(url, password)
+    from redis.exceptions import RedisError
+
     try:
         client.ping()
     except (RedisError, OSError) as exc:
