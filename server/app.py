@@ -10,10 +10,10 @@ from contextlib import asynccontextmanager
 
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 
-from server.fleet.fleet import Fleet
 from server.notifications import Broadcast, LocalBus
 from server.prompts import register_prompts
 from server.registry import register_tools
+from server.replicas.shared import SharedState
 from server.resources import register_completions, register_resources
 from server.settings import Settings
 from server.state import AppState, StateHolder, open_state
@@ -31,12 +31,12 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
     """The configured server; which tools it offers is decided by `server.registry.offered`."""
     holder = StateHolder()
     # Replicas share state through Redis; alone, everything stays in this process and folder.
-    fleet = Fleet(settings) if settings.state_url else None
-    bus = fleet.bus if fleet else LocalBus()  # kept: background pulls publish outside requests
+    shared = SharedState(settings) if settings.state_url else None
+    bus = shared.bus if shared else LocalBus()  # kept: background pulls publish outside requests
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        async with open_state(settings, Broadcast(bus), fleet) as state:
+        async with open_state(settings, Broadcast(bus), shared) as state:
             holder.current = state
             try:
                 yield state
@@ -52,8 +52,8 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
         subscriptions=bus,
         request_state_security=request_state_security(settings),
     )
-    if fleet is not None:
-        fleet.bind(server)
+    if shared is not None:
+        shared.bind(server)
     register_tools(server, settings)
     register_resources(server, holder)
     register_prompts(server)

@@ -60,7 +60,7 @@ def serve(settings: Settings) -> None:
 
 def check_shared_state(settings: Settings) -> None:
     """With --state-url, Redis must answer before anything starts: a replica that went on with
-    state of its own would split the fleet."""
+    state of its own would split the replicas."""
     if settings.state_url is None:
         return
     try:

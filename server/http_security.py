@@ -27,8 +27,8 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.fleet.event_store import scoped
-from server.fleet.fleet import fleet_of
+from server.replicas.event_store import scoped
+from server.replicas.shared import shared_state_of
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -155,17 +155,17 @@ class BearerGate:
 
 def http_app(server: MCPServer, settings: Settings) -> ASGIApp:
     """The MCP endpoint at `/mcp`, behind the Host/Origin checks and the bearer gate. With a
-    fleet, sessions keep their SSE events in Redis for `Last-Event-ID`
-    (`server.fleet.event_store`)."""
-    fleet = fleet_of(server)
+    shared, sessions keep their SSE events in Redis for `Last-Event-ID`
+    (`server.replicas.event_store`)."""
+    shared = shared_state_of(server)
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=settings.stateless,
-        event_store=fleet.event_store if fleet else None,
+        event_store=shared.event_store if shared else None,
         transport_security=transport_security(settings),
         host=settings.http_host,
     )
-    if fleet is not None:
+    if shared is not None:
         app = EventScope(app)
     return BearerGate(app, settings.auth_token)
 

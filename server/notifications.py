@@ -54,7 +54,7 @@ SessionSender = Callable[[Sequence[ServerEvent]], Awaitable[None]]
 
 class LocalBus(InMemorySubscriptionBus):
     """The subscription bus of one process, which also hands events meant for handshake-era
-    sessions to `Broadcast`. Replicas use `server.fleet.bus.FleetBus`, which carries the same
+    sessions to `Broadcast`. Replicas use `server.replicas.bus.ReplicaBus`, which carries the same
     events to every replica through Redis."""
 
     def __init__(self) -> None:
@@ -79,7 +79,7 @@ class LocalBus(InMemorySubscriptionBus):
 class Broadcast:
     """Notifications from outside any request (a background pull that outlives its call): to the
     subscription bus for 2026-07-28 listeners, and to the handshake-era sessions that touched
-    pulls, kept here since such a session hears only what is sent to it. With a fleet bus both
+    pulls, kept here since such a session hears only what is sent to it. With the replicas' bus both
     reach every replica's listeners and sessions."""
 
     MAX_SESSIONS = 64

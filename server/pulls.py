@@ -12,8 +12,8 @@ Who stops a pull:
 Each change of phase (started, verifying, ended) is told to clients as an update of
 `ollama://pulls`; a success also as a change of the model list.
 
-With a fleet (`--state-url`), one pull per model runs in the whole fleet and records live in
-Redis (`server.fleet.pulls`): a replica asked for a model another replica is pulling follows
+With replicas (`--state-url`), one pull per model runs in all the replicas and records live in
+Redis (`server.replicas.pulls`): a replica asked for a model another replica is pulling follows
 that pull's record (a "remote" pull here) instead of asking Ollama.
 """
 
@@ -31,10 +31,10 @@ from anyio.abc import TaskGroup
 from mcp.server.mcpserver.exceptions import ToolError
 
 from server.errors import error_text
-from server.fleet.pulls import FleetPulls
 from server.notifications import MODELS_URI, PULLS_URI, STATUS_URI, Broadcast, model_uri
 from server.progress import LayeredTotals, ProgressReporter, heartbeat, human_bytes
 from server.pull_records import IN_FLIGHT, PullHistory, PullRecord, PullState, now
+from server.replicas.pulls import SharedPulls
 from server.tools_api import ProgressResponse, SharedStateUnavailable, parse_model_name
 
 OpenStream = Callable[[str, bool], AsyncGenerator[ProgressResponse]]
@@ -159,12 +159,12 @@ class PullRegistry:
         on_end: OnEnd,
         history: PullHistory,
         broadcast: Broadcast,
-        fleet: FleetPulls | None = None,
+        shared: SharedPulls | None = None,
     ) -> None:
         self._open_stream = open_stream
-        self.fleet = fleet
-        if fleet is not None:
-            fleet.on_cancel(self._cancel_owned)
+        self.shared = shared
+        if shared is not None:
+            shared.on_cancel(self._cancel_owned)
         self._on_end = on_end
         self.history = history
         self.broadcast = broadcast
@@ -178,7 +178,7 @@ class PullRegistry:
     async def running(self) -> AsyncIterator[PullRegistry]:
         """Pulls run while this is open; leaving it cancels each (recorded as cancelled) and
         waits until every record is written down."""
-        if self.fleet is None:  # a fleet's records are in Redis
+        if self.shared is None:  # the replicas' records are in Redis
             loaded = await anyio.to_thread.run_sync(self.history.load)
             self._finished = {r.id: r for r in loaded}
         async with anyio.create_task_group() as group:
@@ -195,7 +195,7 @@ class PullRegistry:
     async def start(self, name: str, *, insecure: bool, background: bool) -> tuple[Pull, bool]:
         """The pull of `name`: the one in flight (joined: True), else a new one. A joiner's
         `insecure` is not used: the pull already talks to the registry the first caller chose.
-        In a fleet the pull is written down (or found running elsewhere) before this returns;
+        With replicas the pull is written down (or found running elsewhere) before this returns;
         without Redis it raises `SharedStateUnavailable`."""
         if self._group is None or self._closing:
             raise ToolError("the server is shutting down: pull again once it is back")
@@ -207,9 +207,9 @@ class PullRegistry:
             return pull, True
         pull = Pull(name, insecure, background)
         self._active[key] = pull  # before any wait: a second caller here joins this one
-        if self.fleet is not None:
+        if self.shared is not None:
             try:
-                remote = await self.fleet.claim(self.fleet.lock_name(key), pull.record)
+                remote = await self.shared.claim(self.shared.lock_name(key), pull.record)
             except BaseException as exc:
                 self._active.pop(key, None)
                 pull.error = exc if isinstance(exc, Exception) else None
@@ -259,12 +259,12 @@ class PullRegistry:
     # --- reading and cancelling -------------------------------------------------------------
     async def records(self, name: str | None = None) -> list[PullRecord]:
         """Pulls in flight and those finished within the history window, oldest first;
-        only those of `name` when given. In a fleet, the fleet's (from Redis)."""
-        if self.fleet is not None:
+        only those of `name` when given. With replicas, the replicas' (from Redis)."""
+        if self.shared is not None:
             for record in list(self._unsaved.values()):
-                await self.fleet.save(record, force=True)
+                await self.shared.save(record, force=True)
                 del self._unsaved[record.id]
-            found = await self.fleet.records()
+            found = await self.shared.records()
         else:
             self._forget_old()
             found = [*self._finished.values(), *(p.record for p in self._active.values())]
@@ -279,13 +279,13 @@ class PullRegistry:
     async def cancel(self, name: str) -> PullRecord:
         """Stop the pull of `name` and return its record once it has stopped."""
         pull = self.in_flight(name)
-        if pull is None and self.fleet is not None:
+        if pull is None and self.shared is not None:
             return await self._cancel_elsewhere(name)
         if pull is None:
             raise await self._nothing_to_cancel(name)
         if pull.remote:
-            assert self.fleet is not None
-            await self.fleet.ask_cancel(pull.record.id)
+            assert self.shared is not None
+            await self.shared.ask_cancel(pull.record.id)
         else:
             pull.cancel(CANCELLED_BY_TOOL)
         await pull.finished.wait()
@@ -306,15 +306,15 @@ class PullRegistry:
 
     async def _cancel_elsewhere(self, name: str) -> PullRecord:
         """Ask the replica that runs the pull of `name` to stop it; its record once ended."""
-        assert self.fleet is not None
-        holder = await self.fleet.locks.holder(self.fleet.lock_name(pull_key(name)))
-        record = await self.fleet.read(holder) if holder else None
+        assert self.shared is not None
+        holder = await self.shared.locks.holder(self.shared.lock_name(pull_key(name)))
+        record = await self.shared.read(holder) if holder else None
         if record is None or record.finished:
             raise await self._nothing_to_cancel(name)
-        await self.fleet.ask_cancel(record.id)
+        await self.shared.ask_cancel(record.id)
         while record.status in IN_FLIGHT:
-            await self.fleet.wait_change(record.id)
-            record = await self.fleet.read(record.id) or record
+            await self.shared.wait_change(record.id)
+            record = await self.shared.read(record.id) or record
         return record
 
     def _cancel_owned(self, record_id: str) -> None:
@@ -333,8 +333,8 @@ class PullRegistry:
             await self._follow_remote(key, pull)
             return
         async with anyio.create_task_group() as keeper:
-            if self.fleet is not None:  # hold the fleet's lock while this pull runs
-                keeper.start_soon(self.fleet.keep_lock, self.fleet.lock_name(key), pull.record.id)
+            if self.shared is not None:  # hold the replicas' lock while this pull runs
+                keeper.start_soon(self.shared.keep_lock, self.shared.lock_name(key), pull.record.id)
             try:
                 await self._run_here(key, pull)
             finally:
@@ -348,8 +348,8 @@ class PullRegistry:
                     async for line in stream:
                         if pull.take(line):
                             await self._announce(pull, success=False)
-                        if self.fleet is not None:
-                            await self.fleet.save(pull.record)
+                        if self.shared is not None:
+                            await self.shared.save(pull.record)
                 pull.end("success")
             if pull.scope.cancelled_caught:
                 pull.end("cancelled", pull.cancel_reason or CANCELLED_BY_TOOL)
@@ -369,12 +369,12 @@ class PullRegistry:
     async def _follow_remote(self, key: tuple[str, ...], pull: Pull) -> None:
         """Mirror the record of a pull another replica runs until it ends. Cancelling this
         (the last caller here left, or shutdown) stops following, not the pull."""
-        assert self.fleet is not None
+        assert self.shared is not None
         try:
             with pull.scope:
                 while not pull.record.finished:
-                    await self.fleet.wait_change(pull.record.id)
-                    found = await self.fleet.read(pull.record.id)
+                    await self.shared.wait_change(pull.record.id)
+                    found = await self.shared.read(pull.record.id)
                     if found is None:
                         pull.end(
                             "failed", "the record of this pull expired; pull_status shows the pulls"
@@ -406,7 +406,7 @@ class PullRegistry:
             await self._on_end(pull.record.model)
         except Exception:
             logger.warning("could not refresh the cache after a pull", exc_info=True)
-        if self.fleet is None:
+        if self.shared is None:
             await self.history.save_async(list(self._finished.values()))
         else:
             await self._save_end(key, pull.record)
@@ -416,15 +416,15 @@ class PullRegistry:
     async def _save_end(self, key: tuple[str, ...], record: PullRecord) -> None:
         """The end in Redis, then the lock let go (in that order: a reader that finds the lock
         gone reads the end)."""
-        assert self.fleet is not None
+        assert self.shared is not None
         self._finished.pop(record.id, None)
         try:
-            await self.fleet.save(record, force=True)
+            await self.shared.save(record, force=True)
         except SharedStateUnavailable:
             # Kept here and written once Redis answers again (the next read of the records).
             logger.warning("could not write the end of the pull of %s to Redis", record.model)
             self._unsaved[record.id] = record
-        await self.fleet.release(self.fleet.lock_name(key), record.id)
+        await self.shared.release(self.shared.lock_name(key), record.id)
 
     async def _announce(self, pull: Pull, *, success: bool) -> None:
         try:

@@ -11,10 +11,10 @@ from typing import Any
 
 from mcp.server.mcpserver import Context
 
-from server.fleet.fleet import Fleet
 from server.notifications import Broadcast, LocalBus
 from server.pull_records import PullHistory
 from server.pulls import PullRegistry
+from server.replicas.shared import SharedState
 from server.settings import Settings
 from server.tools_api import (
     DigestCache,
@@ -34,28 +34,28 @@ class AppState:
     digests: DigestCache
     pulls: PullRegistry
     broadcast: Broadcast
-    fleet: Fleet | None = None  # the replicas' shared state, with --state-url
+    shared: SharedState | None = None  # the replicas' shared state, with --state-url
 
 
 @asynccontextmanager
 async def open_state(
-    settings: Settings, broadcast: Broadcast | None = None, fleet: Fleet | None = None
+    settings: Settings, broadcast: Broadcast | None = None, shared: SharedState | None = None
 ) -> AsyncIterator[AppState]:
     """`broadcast` reaches clients from outside requests (background pulls); it should carry
-    the bus the server was built with. With `fleet`, Redis must answer (else
+    the bus the server was built with. With `shared`, Redis must answer (else
     `SharedStateUnavailable`), and the metadata cache lives there."""
     async with AsyncExitStack() as stack:
-        if fleet is not None:
-            await stack.enter_async_context(fleet.running())
-        async with _open_state(settings, broadcast, fleet) as state:
+        if shared is not None:
+            await stack.enter_async_context(shared.running())
+        async with _open_state(settings, broadcast, shared) as state:
             yield state
 
 
 @asynccontextmanager
 async def _open_state(
-    settings: Settings, broadcast: Broadcast | None, fleet: Fleet | None
+    settings: Settings, broadcast: Broadcast | None, shared: SharedState | None
 ) -> AsyncIterator[AppState]:
-    store = fleet.cache_store if fleet is not None else None
+    store = shared.cache_store if shared is not None else None
     cache = MetadataCache(settings.cache_dir, ttl=settings.cache_ttl, store=store)
     digests = DigestCache(settings.cache_dir)
     client = OllamaClient(settings.ollama_host)
@@ -66,7 +66,7 @@ async def _open_state(
         on_end=catalog.invalidate,
         history=PullHistory(settings.cache_dir or default_cache_dir(), settings.pull_history),
         broadcast=broadcast,
-        fleet=fleet.pulls(str(client.base_url), settings.pull_history) if fleet else None,
+        shared=shared.pulls(str(client.base_url), settings.pull_history) if shared else None,
     )
     try:
         async with pulls.running():
@@ -78,7 +78,7 @@ async def _open_state(
                 digests=digests,
                 pulls=pulls,
                 broadcast=broadcast,
-                fleet=fleet,
+                shared=shared,
             )
     finally:
         await client.aclose()

@@ -72,7 +72,7 @@ from tools.shared.suggest import did_you_mean
 from tools.state.cache_store import RedisCacheStore
 from tools.state.channels import Channels
 from tools.state.link import RedisLink, redacted, sync_ping, text, unavailable_at_start
-from tools.state.lock import RELEASED, FleetLocks
+from tools.state.lock import RELEASED, SharedLocks
 from tools.version import VERSION
 
 __all__ = [
@@ -98,7 +98,6 @@ __all__ = [
     "DigestCache",
     "EndpointMissing",
     "FileChangedDuringUpload",
-    "FleetLocks",
     "GenerateResponse",
     "InvalidAdapter",
     "InvalidInput",
@@ -125,6 +124,7 @@ __all__ = [
     "RedisLink",
     "RunningModel",
     "ServerBusy",
+    "SharedLocks",
     "SharedStateUnavailable",
     "ShowResponse",
     "SignInRequired",

@@ -31,8 +31,8 @@ MCP_FIGURES = {
     "mcp_packaging",
     "mcp_packaging_again",
     "mcp_packaging_memory",
-    "mcp_fleet_list",
-    "mcp_fleet_record",
+    "mcp_replicas_list",
+    "mcp_replicas_record",
 }
 
 

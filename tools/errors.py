@@ -459,7 +459,7 @@ class ClientClosed(OllamaError, RuntimeError):
 
 class SharedStateUnavailable(OllamaError, ConnectionError):
     """The Redis that replicas share state through cannot be reached (or refused us). Only work
-    that needs state shared by the fleet fails with it; reads go to Ollama instead."""
+    that needs state shared by the replicas fails with it; reads go to Ollama instead."""
 
     def __init__(self, where: str, detail: str) -> None:
         self.where = where

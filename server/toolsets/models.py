@@ -208,7 +208,7 @@ async def status(state: AppState, roots: list[Path]) -> Status:
         "read_only": settings.read_only,
         "toolsets": list(settings.toolsets),
         "push_enabled": settings.allow_push,
-        "shared_state": await state.fleet.describe() if state.fleet else None,
+        "shared_state": await state.shared.describe() if state.shared else None,
     }
     try:
         with without_connect_retries():  # "is it up?" is answered by one attempt
@@ -236,7 +236,7 @@ async def status(state: AppState, roots: list[Path]) -> Status:
 
 
 def _cache_state(state: AppState) -> str:
-    if state.fleet is not None:
+    if state.shared is not None:
         return "metadata in Redis, shared by the replicas"
     return "in use" if state.cache.path.exists() else "empty (created on first use)"
 

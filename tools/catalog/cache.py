@@ -202,7 +202,7 @@ class MetadataCache:
         await self._store(key, entry, self._epoch, await self.store.mark(key.host))
 
     async def _store(self, key: CacheKey, entry: CacheEntry, epoch: int, mark: object) -> None:
-        """Store unless an invalidation came after `epoch` (here) or `mark` (in the fleet). The
+        """Store unless an invalidation came after `epoch` (here) or `mark` (in the replicas). The
         check is repeated in the store, under its lock, so a deletion is never overtaken."""
         if epoch != self._epoch:
             return

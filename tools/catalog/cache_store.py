@@ -4,7 +4,7 @@
   machine. Only this process invalidates what it reads, so the cache keeps a memory front.
 * The Redis store of `tools.state.cache_store`, shared by replicas (`shared = True`): another
   replica may invalidate any entry at any time, so the cache reads it every time, and work
-  that began before an invalidation anywhere in the fleet cannot write back (`mark`).
+  that began before an invalidation anywhere in the replicas cannot write back (`mark`).
 
 Neither raises: a store that cannot be used is logged and the cache asks Ollama instead.
 """
@@ -43,7 +43,7 @@ class CacheStore(Protocol):
     def clear_blocking(self, host: str | None) -> None: ...
 
     def filling(self, key: CacheKey) -> AbstractAsyncContextManager[object]:
-        """Held while an entry is fetched: fleet-wide single flight for a shared store."""
+        """Held while an entry is fetched: across replicas single flight for a shared store."""
         ...
 
     def close(self) -> None: ...

@@ -23,7 +23,7 @@ from tools.catalog.cache_db import CacheEntry, CacheKey
 from tools.catalog.cache_store import Mark
 from tools.errors import SharedStateUnavailable
 from tools.state.link import RedisLink, text
-from tools.state.lock import FleetLocks
+from tools.state.lock import SharedLocks
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ return 1
 class RedisCacheStore:
     shared = True
 
-    def __init__(self, link: RedisLink, locks: FleetLocks, *, ttl: float) -> None:
+    def __init__(self, link: RedisLink, locks: SharedLocks, *, ttl: float) -> None:
         self.link = link
         self.locks = locks
         self.keep = max(1, int(ttl + KEEP_STALE))
@@ -153,7 +153,7 @@ class RedisCacheStore:
             holding = self.locks.hold(f"fill:{key.host}{SEP}{key.kind}{SEP}{key.name}")
             token = await holding.__aenter__()
         except SharedStateUnavailable:
-            yield None  # no fleet lock without Redis: this replica asks Ollama itself
+            yield None  # no lock without Redis: this replica asks Ollama itself
             return
         try:
             yield token

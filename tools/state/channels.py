@@ -1,4 +1,4 @@
-"""Redis pub/sub for one process: one subscribed connection for the fleet's channels, handing
+"""Redis pub/sub for one process: one subscribed connection for the replicas' channels, handing
 each message to the callbacks registered for its channel.
 
 Delivery is at most once, as pub/sub is: a message sent while this process was disconnected is

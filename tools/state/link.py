@@ -82,7 +82,7 @@ class RedisLink:
         return _blocking(self.url, self._password)
 
     def key(self, *parts: str) -> str:
-        """A key in this fleet's namespace: the prefix, then the parts joined by `:`."""
+        """A key in these replicas' namespace: the prefix, then the parts joined by `:`."""
         return self.prefix + ":".join(parts)
 
     async def call(self, command: Callable[[Any], Awaitable[T]]) -> T:

@@ -1,4 +1,4 @@
-"""Fleet-wide single flight: a lock in Redis that one replica holds at a time.
+"""Across replicas single flight: a lock in Redis that one replica holds at a time.
 
 The holder sets `lock:NAME` to a token of its own with an expiry, and renews it while it works;
 a holder that dies stops renewing, so the lock frees itself within `expiry` seconds. Release
@@ -35,8 +35,8 @@ return 0
 """
 
 
-class FleetLocks:
-    """Locks by name for the whole fleet; waiters are woken through `channels`."""
+class SharedLocks:
+    """Locks by name for all the replicas; waiters are woken through `channels`."""
 
     def __init__(self, link: RedisLink, channels: Channels, *, expiry: float = DEFAULT_EXPIRY):
         self.link = link
@@ -116,7 +116,7 @@ class FleetLocks:
             except SharedStateUnavailable:
                 continue  # try again next period; if Redis stays away, the lock expires
             if not kept:
-                logger.warning("lost the fleet lock %s (it expired while held)", key)
+                logger.warning("lost the lock %s (it expired while held)", key)
                 return
 
     async def release(self, name: str, token: str) -> None:
@@ -125,7 +125,7 @@ class FleetLocks:
             await self.link.call(lambda r: r.eval(_RELEASE, 1, key, token))
             await self._channels.publish(RELEASED, name.encode())
         except SharedStateUnavailable:
-            logger.warning("could not release the fleet lock %s; it expires by itself", name)
+            logger.warning("could not release the lock %s; it expires by itself", name)
 
     async def _released(self, data: bytes) -> None:
         for woken in self._waiting.get(data.decode(), ()):

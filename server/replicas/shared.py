@@ -1,6 +1,6 @@
-"""What one replica holds of the fleet: the Redis link, its channels, the fleet's locks, the
-metadata cache's shared store, the fleet bus and the event store. Built with the server (the SDK
-takes the bus and the event store then); connected by the lifespan (`running`)."""
+"""What one replica holds of the state it shares with the others: the Redis link, its channels,
+the locks, the metadata cache's Redis store, the bus and the event store. Built with the server
+(the SDK takes the bus and the event store then); connected by the lifespan (`running`)."""
 
 from __future__ import annotations
 
@@ -14,49 +14,49 @@ from weakref import WeakKeyDictionary
 import anyio
 from mcp.server.mcpserver import MCPServer
 
-from server.fleet.bus import NOTICES, FleetBus
-from server.fleet.event_store import RedisEventStore
-from server.fleet.pulls import PULL_CANCEL, PULLS, FleetPulls
+from server.replicas.bus import NOTICES, ReplicaBus
+from server.replicas.event_store import RedisEventStore
+from server.replicas.pulls import PULL_CANCEL, PULLS, SharedPulls
 from server.settings import Settings
 from server.tools_api import (
     RELEASED,
     Channels,
-    FleetLocks,
     RedisCacheStore,
     RedisLink,
+    SharedLocks,
     SharedStateUnavailable,
 )
 
 logger = logging.getLogger(__name__)
 
-_FLEETS: WeakKeyDictionary[MCPServer, Fleet] = WeakKeyDictionary()
+_SHARED: WeakKeyDictionary[MCPServer, SharedState] = WeakKeyDictionary()
 
 
-class Fleet:
+class SharedState:
     def __init__(self, settings: Settings) -> None:
         assert settings.state_url is not None
         self.link = RedisLink(
             settings.state_url, password=settings.state_password, prefix=settings.state_prefix
         )
         self.channels = Channels(self.link, (NOTICES, RELEASED, PULLS, PULL_CANCEL))
-        self.locks = FleetLocks(
+        self.locks = SharedLocks(
             self.link, self.channels, expiry=max(0.5, settings.state_lock_seconds)
         )
-        self.bus = FleetBus()
+        self.bus = ReplicaBus()
         self.bus.attach(self.channels)
         self.cache_store = RedisCacheStore(self.link, self.locks, ttl=settings.cache_ttl)
         self.event_store = RedisEventStore(self.link)
 
-    def pulls(self, host: str, keep: float) -> FleetPulls:
-        """The fleet's pulls from this replica to the Ollama at `host`."""
-        return FleetPulls(self.link, self.channels, self.locks, host=host, keep=keep)
+    def pulls(self, host: str, keep: float) -> SharedPulls:
+        """The replicas' pulls from this one to the Ollama at `host`."""
+        return SharedPulls(self.link, self.channels, self.locks, host=host, keep=keep)
 
     def bind(self, server: MCPServer) -> None:
-        _FLEETS[server] = self
+        _SHARED[server] = self
 
     @asynccontextmanager
-    async def running(self) -> AsyncIterator[Fleet]:
-        """Check Redis answers (raising `SharedStateUnavailable` if not), listen to the fleet's
+    async def running(self) -> AsyncIterator[SharedState]:
+        """Check Redis answers (raising `SharedStateUnavailable` if not), listen to the replicas's
         channels while open."""
         await self.link.check()
         async with anyio.create_task_group() as group:
@@ -82,5 +82,5 @@ class Fleet:
         )
 
 
-def fleet_of(server: MCPServer) -> Fleet | None:
-    return _FLEETS.get(server)
+def shared_state_of(server: MCPServer) -> SharedState | None:
+    return _SHARED.get(server)

@@ -1,5 +1,5 @@
 """The pieces in tools/state against a real redis-server, in process: the metadata cache on
-Redis (two caches for two replicas), fleet locks (a dead holder frees its lock), the link's
+Redis (two caches for two replicas), locks (a dead holder frees its lock), the link's
 view of a lost and a returning Redis."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from tests.fleet.processes import RedisServer
+from tests.replicas.processes import RedisServer
 from tools.catalog.cache import MetadataCache
 from tools.catalog.cache_db import CacheKey
 from tools.errors import OllamaUnavailable, SharedStateUnavailable
 from tools.state.cache_store import RedisCacheStore
 from tools.state.channels import Channels
 from tools.state.link import RedisLink
-from tools.state.lock import RELEASED, FleetLocks
+from tools.state.lock import RELEASED, SharedLocks
 
 KEY = CacheKey("http://127.0.0.1:11434", "show", "llama3.2:latest")
 
@@ -29,7 +29,7 @@ class Replica:
     def __init__(self, url: str, *, expiry: float = 15.0) -> None:
         self.link = RedisLink(url, prefix="test:")
         self.channels = Channels(self.link, (RELEASED,))
-        self.locks = FleetLocks(self.link, self.channels, expiry=expiry)
+        self.locks = SharedLocks(self.link, self.channels, expiry=expiry)
         self.cache = MetadataCache(
             "/nonexistent", ttl=60, store=RedisCacheStore(self.link, self.locks, ttl=60)
         )

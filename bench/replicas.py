@@ -19,8 +19,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from bench.common import Figure, Workspace, median
-from tests.fleet.processes import RedisServer, Replica
 from tests.ollama_double import OllamaDouble, running_double
+from tests.replicas.processes import RedisServer, Replica
 
 BLOCK = 25
 WARM_UP = 10
@@ -29,13 +29,13 @@ SMALL = "small:latest"
 
 
 def run(workspace: Workspace) -> list[Figure]:
-    with running_double(workspace.folder("fleet-models")) as double:
+    with running_double(workspace.folder("replicas-models")) as double:
         double.catalogue.add(SMALL, model_size=1024)
-        redis = RedisServer(workspace.folder("fleet-redis"))
+        redis = RedisServer(workspace.folder("replicas-redis"))
         redis.start()
         started: list[Replica] = []
         try:
-            folder = workspace.folder("fleet")
+            folder = workspace.folder("replicas")
             for i in range(REPLICAS):
                 started.append(Replica(double, redis.url, folder / f"cache{i}"))
             started.append(Replica(double, None, folder / "alone"))
@@ -49,12 +49,12 @@ def run(workspace: Workspace) -> list[Figure]:
 
 
 async def _measure(
-    workspace: Workspace, double: OllamaDouble, fleet: list[Replica], alone: Replica
+    workspace: Workspace, double: OllamaDouble, group: list[Replica], alone: Replica
 ) -> list[Figure]:
     calls = workspace.settings.mcp_calls
     async with AsyncExitStack() as stack:
         sessions = [
-            await stack.enter_async_context(Client(streamable_http_client(r.mcp))) for r in fleet
+            await stack.enter_async_context(Client(streamable_http_client(r.mcp))) for r in group
         ]
         single = await stack.enter_async_context(Client(streamable_http_client(alone.mcp)))
         for client in (sessions[0], single):  # a record to read on each side
@@ -76,9 +76,9 @@ async def _measure(
 
         figures = []
         for key, title, tool, arguments in (
-            ("mcp_fleet_list", "list_models through replicas with Redis over one without",
+            ("mcp_replicas_list", "list_models through replicas with Redis over one without",
              "list_models", {}),
-            ("mcp_fleet_record", "pull_status through replicas with Redis over one without",
+            ("mcp_replicas_record", "pull_status through replicas with Redis over one without",
              "pull_status", {"name": SMALL}),
         ):  # fmt: skip
             ours, theirs = await _alternate(
@@ -90,11 +90,11 @@ async def _measure(
                     title,
                     median(ours) * 1e3,
                     median(theirs) * 1e3,
-                    ratio_of=f"median {tool} over HTTP, {len(fleet)} replicas sharing Redis "
+                    ratio_of=f"median {tool} over HTTP, {len(group)} replicas sharing Redis "
                     "(round robin) / one replica without Redis",
                     unit="ms",
                     healthy="under 1.3",
-                    details={"calls_each": calls, "replicas": len(fleet)},
+                    details={"calls_each": calls, "replicas": len(group)},
                 )
             )
     return figures

@@ -2,7 +2,7 @@
 (handshake era, sessions on): a client that lost its stream mid-call comes back with
 Last-Event-ID and gets what it missed. A session lives in the replica that opened it, so another
 replica answers 404 for it: resuming there is not possible with this SDK (see
-server/fleet/event_store.py)."""
+server/replicas/event_store.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx2
 
-from tests.fleet.conftest import StartReplicas
 from tests.ollama_double.server import OllamaDouble
+from tests.replicas.conftest import StartReplicas
 
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 VERSION = "2025-11-25"

@@ -11,9 +11,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ResourceUpdatedNotification
 
-from tests.fleet.conftest import StartReplicas
-from tests.fleet.processes import LoggedProcess, free_port
 from tests.ollama_double.server import OllamaDouble
+from tests.replicas.conftest import StartReplicas
+from tests.replicas.processes import LoggedProcess, free_port
 from tests.server.reliability.helpers import structured, text
 
 

@@ -1,7 +1,7 @@
-"""Pulls across the fleet: one pull per model in the whole fleet, and every replica reads the
+"""Pulls across the replicas: one pull per model in all the replicas, and every replica reads the
 same records.
 
-* The replica that starts a pull takes the fleet lock `pull:HOST MODEL` with the record's id as
+* The replica that starts a pull takes the lock `pull:HOST MODEL` with the record's id as
   its token, and writes the record (`pull:ID`, listed in `pulls`) before the call is answered.
   It keeps the lock while the pull runs, writes the record at each change of phase (and at most
   every `SAVE_EVERY` seconds in between), and tells followers on the `pulls` channel.
@@ -22,7 +22,7 @@ from collections.abc import Callable
 import anyio
 
 from server.pull_records import PullRecord, now
-from server.tools_api import Channels, FleetLocks, RedisLink, SharedStateUnavailable, text
+from server.tools_api import Channels, RedisLink, SharedLocks, SharedStateUnavailable, text
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +31,14 @@ PULL_CANCEL = "pull-cancel"
 SAVE_EVERY = 0.5  # seconds between progress writes of a running pull
 RUNNING_KEEP = 24 * 3600  # seconds a running record lives without a write
 OWNER_GONE = (
-    "the replica running this pull stopped before it ended (its fleet lock expired); "
+    "the replica running this pull stopped before it ended (its lock in Redis expired); "
     "pull the model again"
 )
 
 
-class FleetPulls:
+class SharedPulls:
     def __init__(
-        self, link: RedisLink, channels: Channels, locks: FleetLocks, *, host: str, keep: float
+        self, link: RedisLink, channels: Channels, locks: SharedLocks, *, host: str, keep: float
     ) -> None:
         self.link = link
         self.host = host  # the Ollama these pulls go to: part of every lock's name
@@ -114,7 +114,7 @@ class FleetPulls:
         return await self._checked(PullRecord.model_validate_json(raw))
 
     async def records(self) -> list[PullRecord]:
-        """Every record the fleet keeps, oldest first. Raises `SharedStateUnavailable`."""
+        """Every record the replicas keeps, oldest first. Raises `SharedStateUnavailable`."""
         index = self.link.key("pulls")
         listed: list[object] = await self.link.call(lambda r: r.zrange(index, 0, -1))
         ids = [text(i) for i in listed]

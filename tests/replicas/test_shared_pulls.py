@@ -1,5 +1,5 @@
 """Pulls across three replicas on one double and one Redis: one request to Ollama for the whole
-fleet; a pull started through replica 1 is read, followed and cancelled through replicas 2 and 3;
+replicas; a pull started through replica 1 is read, followed and cancelled through replicas 2 and 3;
 a replica killed mid-pull leaves a record the others report."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import redis.asyncio
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.fleet.conftest import StartReplicas
-from tests.fleet.processes import RedisServer
 from tests.ollama_double.server import OllamaDouble
+from tests.replicas.conftest import StartReplicas
+from tests.replicas.processes import RedisServer
 from tests.server.reliability.helpers import structured, text
 
 MODEL = "big:latest"
 OWNER_GONE = (
-    "the replica running this pull stopped before it ended (its fleet lock expired); "
+    "the replica running this pull stopped before it ended (its lock in Redis expired); "
     "pull the model again"
 )
 

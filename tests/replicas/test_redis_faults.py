@@ -10,9 +10,9 @@ from typing import Any
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.fleet.conftest import StartReplicas
-from tests.fleet.processes import RedisServer
 from tests.ollama_double.server import OllamaDouble
+from tests.replicas.conftest import StartReplicas
+from tests.replicas.processes import RedisServer
 from tests.server.reliability.helpers import structured, text
 
 

@@ -1,4 +1,4 @@
-"""Real processes for the fleet tests: a `redis-server` on a free loopback port with a temporary
+"""Real processes for the replicas tests: a `redis-server` on a free loopback port with a temporary
 folder, and replicas of this server over streamable HTTP. Readiness is read from each process's
 own log line (no polling, no sleeps); each is stopped by its PID."""
 

@@ -1,4 +1,4 @@
-"""The subscription bus of a fleet: every event goes to Redis pub/sub, and each replica hands the
+"""The subscription bus of replicas: every event goes to Redis pub/sub, and each replica hands the
 events it receives to its own listen streams and, when they are meant for them, to its
 handshake-era sessions. A replica that cannot reach Redis still tells its own clients."""
 
@@ -52,7 +52,7 @@ def decode(data: bytes) -> tuple[list[ServerEvent], bool]:
     return events, bool(body["sessions"])
 
 
-class FleetBus(LocalBus):
+class ReplicaBus(LocalBus):
     """A `SubscriptionBus` over Redis pub/sub; local only until `attach` gives it channels."""
 
     def __init__(self) -> None:

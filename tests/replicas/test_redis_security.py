@@ -10,11 +10,11 @@ import redis.asyncio
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.fleet.conftest import StartReplicas
-from tests.fleet.processes import RedisServer
+from tests.replicas.conftest import StartReplicas
+from tests.replicas.processes import RedisServer
 from tests.server.reliability.helpers import text
 
-TOKEN = "fleet-token-0123456789-abcdefghij"
+TOKEN = "team-token-0123456789-abcdefghij"
 MARKER = "only-in-the-file-7f3a9c"
 
 

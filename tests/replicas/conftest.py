@@ -1,4 +1,4 @@
-"""Fixtures for the fleet tests: a real redis-server, and replicas of the server sharing it."""
+"""Fixtures for the replicas tests: a real redis-server, and replicas of the server sharing it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fleet.processes import RedisServer, Replica
 from tests.ollama_double.server import OllamaDouble
+from tests.replicas.processes import RedisServer, Replica
 
 StartReplicas = Callable[..., list[Replica]]
 
