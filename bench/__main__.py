@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench import (
+    fleet,
     hashing,
     mcp_calls,
     mcp_concurrency,
@@ -43,6 +44,7 @@ STEPS: tuple[tuple[str, str, Step], ...] = (
     ("connector", "packaging twice with the digest cache", packaging.run),
     ("connector", "uploading under tracemalloc", upload_memory.run),
     ("connector", "metadata lookups", metadata_cache.run),
+    ("connector", "several hosts: routing and the merged list", fleet.run),
     ("mcp", "MCP calls against direct requests, and offline", mcp_calls.run),
     ("mcp", "MCP server start-up", mcp_startup.run),
     ("mcp", "a pull that floods progress, through MCP", mcp_progress.run),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,6 +26,14 @@ INSTRUCTIONS = (
     "recommends, read their metadata, build Modelfiles, package LoRA adapters, pull and push "
     "models, and run local inference."
 )
+
+
+_HOLDERS: weakref.WeakKeyDictionary[MCPServer[AppState], StateHolder] = weakref.WeakKeyDictionary()
+
+
+def state_of(server: MCPServer[AppState]) -> AppState:
+    """The running server's state (its fleet of hosts, cache, pulls), for code that embeds it."""
+    return _HOLDERS[server].get()
 
 
 def build_server(settings: Settings) -> MCPServer[AppState]:
@@ -54,9 +63,10 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
     )
     if shared is not None:
         shared.bind(server)
+    _HOLDERS[server] = holder
     register_tools(server, settings)
     register_resources(server, holder)
-    register_prompts(server)
+    register_prompts(server, several_hosts=len(settings.ollama_hosts) > 1)
     register_completions(server, holder)
     return server
 

@@ -17,8 +17,10 @@ from mcp.types import ToolAnnotations
 
 from server.arguments import strict
 from server.errors import as_tool_errors
+from server.hosts import HostUse, with_host_argument
 from server.settings import Settings
-from server.toolsets import inference, library, modelfile, models, packaging, registry, web
+from server.tools_api import host_specs
+from server.toolsets import hosts, inference, library, modelfile, models, packaging, registry, web
 
 
 def _hints(
@@ -161,6 +163,30 @@ TOOLS: tuple[ToolSpec, ...] = (
 )  # fmt: skip
 
 
+# With several hosts: which tools take `host` and what it means (route: where a model runs,
+# target: the host a change is made on, filter: which host's pulls), and the tools that answer
+# for every host at once. With one host neither applies: the tools are published as they were.
+HOST_USES: dict[str, HostUse] = {
+    "show_model": "route",
+    "generate": "route",
+    "chat": "route",
+    "embed": "route",
+    "copy_model": "target",
+    "delete_model": "target",
+    "pull_model": "target",
+    "push_model": "target",
+    "cancel_pull": "target",
+    "create_model": "target",
+    "package_adapter": "target",
+    "pull_status": "filter",
+}
+ON_EVERY_HOST: dict[str, Callable[..., Awaitable[Any]]] = {
+    "list_models": hosts.list_models,
+    "list_running": hosts.list_running,
+    "ollama_status": hosts.ollama_status,
+}
+
+
 def offered(spec: ToolSpec, settings: Settings) -> bool:
     """The one predicate: in a chosen toolset, not a write in read-only mode, push only when
     allowed."""
@@ -173,11 +199,18 @@ def offered(spec: ToolSpec, settings: Settings) -> bool:
 
 def register_tools(server: MCPServer[Any], settings: Settings) -> None:
     """Add every offered tool to `server`."""
+    names = [h.name for h in host_specs(settings.ollama_hosts)] if settings.ollama_hosts else []
+    several = len(names) > 1
     for spec in TOOLS:
         if not offered(spec, settings):
             continue
+        fn = as_tool_errors(
+            spec.name, ON_EVERY_HOST.get(spec.name, spec.fn) if several else spec.fn
+        )
+        if several and spec.name in HOST_USES:
+            fn = with_host_argument(fn, HOST_USES[spec.name], names)
         server.add_tool(
-            as_tool_errors(spec.name, spec.fn),
+            fn,
             name=spec.name,
             title=spec.title,
             description=spec.description,
@@ -189,6 +222,16 @@ def register_tools(server: MCPServer[Any], settings: Settings) -> None:
         assert tool is not None
         tool.parameters = compact_schema(tool.parameters)
         tool.fn_metadata = strict(tool.fn_metadata, spec.name)  # unknown arguments refused
+        if several and spec.name in HOST_USES:
+            tool.fn_metadata.output_schema = with_host_output(tool.fn_metadata.output_schema)
+
+
+def with_host_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The output schema with the `host` every answer on one of several hosts carries."""
+    if schema is None or "properties" not in schema:
+        return schema
+    host = {"type": "string", "description": "The host that answered"}
+    return {**schema, "properties": {**schema["properties"], "host": host}}
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from server.tools_api import host_specs, split_hosts
+
 Transport = Literal["stdio", "streamable-http"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 Command = Literal["serve", "doctor", "config"]
@@ -29,6 +31,7 @@ STATE_SCHEMES = ("redis://", "rediss://")
 # flag destination -> environment twin
 ENV_TWINS: Mapping[str, str] = {
     "ollama_host": "OLLAMA_HOST",
+    "ollama_hosts": "OLLAMA_MCP_HOSTS",
     "allow_dirs": "OLLAMA_MCP_ALLOW_DIRS",
     "read_only": "OLLAMA_MCP_READ_ONLY",
     "toolsets": "OLLAMA_MCP_TOOLSETS",
@@ -57,6 +60,8 @@ class SettingsError(ValueError):
 class Settings:
     command: Command = "serve"
     ollama_host: str | None = None  # None: the connector's own OLLAMA_HOST/default rule
+    # Several hosts, or one named: `[name=]URL` specs, default first (empty: ollama_host alone).
+    ollama_hosts: tuple[str, ...] = ()
     allow_dirs: tuple[Path, ...] = ()
     read_only: bool = False
     toolsets: tuple[str, ...] = DEFAULT_TOOLSETS
@@ -106,9 +111,11 @@ def _settings(given: Mapping[str, object], env: Mapping[str, str]) -> Settings:
         raw_dirs = env.get(ENV_TWINS["allow_dirs"], "")
         allow = tuple(Path(d).expanduser() for d in raw_dirs.split(os.pathsep) if d.strip())
     cache_dir = value("cache_dir")
+    single, hosts = _ollama_hosts(given.get("ollama_host"), env)
     return Settings(
         command=str(given.get("command") or "serve"),  # type: ignore[arg-type]
-        ollama_host=value("ollama_host"),
+        ollama_host=single if single is not None else value("ollama_host"),
+        ollama_hosts=hosts,
         allow_dirs=allow,
         read_only=_flag(given.get("read_only"), env, "read_only"),
         toolsets=_toolsets(value("toolsets")),
@@ -131,6 +138,22 @@ def _settings(given: Mapping[str, object], env: Mapping[str, str]) -> Settings:
         json_output=bool(given.get("json_output")),
         client=str(given["client"]) if given.get("client") else None,
     )
+
+
+def _ollama_hosts(given: object, env: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]]:
+    """`--ollama-host` (repeatable) over `OLLAMA_MCP_HOSTS`. One bare URL is today's single
+    host (checked where it is used, as always); several, or a named one, are checked here."""
+    specs = list(given) if isinstance(given, list) else []
+    specs = specs or split_hosts(env.get(ENV_TWINS["ollama_hosts"], ""))
+    if not specs:
+        return None, ()
+    if len(specs) == 1 and "=" not in specs[0]:
+        return specs[0], ()
+    try:
+        host_specs(specs)
+    except ValueError as exc:
+        raise SettingsError(f"--ollama-host / {ENV_TWINS['ollama_hosts']}: {exc}") from None
+    return None, tuple(specs)
 
 
 def _flag(given: object, env: Mapping[str, str], name: str) -> bool:
@@ -226,7 +249,14 @@ def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
     """The flags every command takes; SUPPRESS keeps a subcommand from resetting a flag given
     before it (`ollama-mcp --read-only serve`)."""
     add = parser.add_argument
-    add("--ollama-host", default=default, help="Ollama's address (env OLLAMA_HOST)")
+    add(
+        "--ollama-host",
+        action="append",
+        default=default,
+        metavar="[NAME=]URL",
+        help="Ollama's address (env OLLAMA_HOST); repeat for several hosts, the first the "
+        "default (env OLLAMA_MCP_HOSTS, comma-separated)",
+    )
     add(
         "--allow-dir",
         dest="allow_dirs",

@@ -18,6 +18,8 @@ CONNECTOR_FIGURES = {
     "digest_cache",
     "upload_memory",
     "metadata_cache",
+    "fleet_routing",
+    "fleet_list",
 }
 MCP_FIGURES = {
     "mcp_call_overhead",

@@ -88,7 +88,7 @@ class SharedPulls:
         self._saved_at[record.id] = clock
         if record.finished:
             self._saved_at.pop(record.id, None)
-        key, index = self.link.key("pull", record.id), self.link.key("pulls")
+        key, index = self.link.key("pull", record.id), self.link.key("pulls", self.host)
         body = record.model_dump_json()
         ttl = self.keep if record.finished else RUNNING_KEEP
 
@@ -115,7 +115,7 @@ class SharedPulls:
 
     async def records(self) -> list[PullRecord]:
         """Every record the replicas keeps, oldest first. Raises `SharedStateUnavailable`."""
-        index = self.link.key("pulls")
+        index = self.link.key("pulls", self.host)
         listed: list[object] = await self.link.call(lambda r: r.zrange(index, 0, -1))
         ids = [text(i) for i in listed]
         if not ids:

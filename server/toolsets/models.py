@@ -11,6 +11,7 @@ from mcp.server.mcpserver import Context, Resolve
 from pydantic import BaseModel, Field
 
 from server.changes import changing
+from server.hosts import requested_host, routed, targeted
 from server.notifications import announce_model_changes
 from server.progress import human_bytes
 from server.results import tool_result
@@ -20,6 +21,7 @@ from server.tools_api import (
     AnswerSource,
     Cached,
     CloudStatus,
+    FleetHost,
     ModelSummary,
     OllamaError,
     RunningModel,
@@ -118,25 +120,27 @@ class Status(BaseModel):
 
 def model_list(found: Cached[list[ModelSummary]]) -> ModelList:
     return ModelList(
-        models=[
-            ModelEntry(
-                name=m.name,
-                size=m.size,
-                family=m.details.family,
-                parameter_size=m.details.parameter_size,
-                quantization=m.details.quantization_level,
-                modified_at=m.modified_at,
-                digest=m.digest,
-            )
-            for m in found.value
-        ],
-        source=found.source,
-        cached_at=found.cached_at,
+        models=[entry_of(m) for m in found.value], source=found.source, cached_at=found.cached_at
     )
 
 
-async def model_details(state: AppState, name: str, include: list[Include]) -> ModelDetails:
-    found = await state.catalog.get_model_metadata(name)
+def entry_of(m: ModelSummary) -> ModelEntry:
+    return ModelEntry(
+        name=m.name,
+        size=m.size,
+        family=m.details.family,
+        parameter_size=m.details.parameter_size,
+        quantization=m.details.quantization_level,
+        modified_at=m.modified_at,
+        digest=m.digest,
+    )
+
+
+async def model_details(
+    state: AppState, name: str, include: list[Include], on: FleetHost | None = None
+) -> ModelDetails:
+    """`on`: the host to ask (default: the default host)."""
+    found = await (on or state).catalog.get_model_metadata(name)
     show = found.value
     info = show.model_info
     return ModelDetails(
@@ -182,10 +186,10 @@ def _parameters(shown: str) -> dict[str, list[str]]:
 
 async def running_list(state: AppState) -> RunningList:
     running = (await state.client.ps()).models
-    return RunningList(models=[_running(m) for m in running])
+    return RunningList(models=[running_entry(m) for m in running])
 
 
-def _running(m: RunningModel) -> RunningEntry:
+def running_entry(m: RunningModel) -> RunningEntry:
     return RunningEntry(
         name=m.name,
         size=m.size,
@@ -274,7 +278,9 @@ async def show_model(
     ctx: Context,
     include: Annotated[list[Include] | None, Field(description="Long texts to add")] = None,
 ) -> Annotated[types.CallToolResult, ModelDetails]:
-    details = await model_details(app_state(ctx), name, include or [])
+    state = app_state(ctx)
+    async with routed(state, name) as host:
+        details = await model_details(state, name, include or [], host)
     parts = [
         f"{details.name}: {details.family} {details.parameter_size} {details.quantization}",
         f"capabilities: {', '.join(details.capabilities) or 'none listed'}",
@@ -312,8 +318,8 @@ async def copy_model(
     ctx: Context,
 ) -> Annotated[types.CallToolResult, Changed]:
     state = app_state(ctx)
-    async with changing(state, destination):
-        await state.client.copy(source, destination)
+    async with targeted(state) as host, changing(host, destination):
+        await host.client.copy(source, destination)
     await announce_model_changes(ctx, destination)
     return tool_result(
         f"copied {source} to {destination}",
@@ -323,8 +329,9 @@ async def copy_model(
 
 async def delete_model(name: ModelName, ctx: Context) -> Annotated[types.CallToolResult, Changed]:
     state = app_state(ctx)
-    async with changing(state, name):
-        await state.client.delete(name)
+    await state.fleet.refuse_ambiguous(name, requested_host())
+    async with targeted(state) as host, changing(host, name):
+        await host.client.delete(name)
     await announce_model_changes(ctx, name)
     return tool_result(f"deleted {name}", Changed(model=name, action="deleted"))
 
