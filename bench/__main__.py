@@ -28,6 +28,7 @@ from bench import (
     mcp_startup,
     metadata_cache,
     packaging,
+    replicas,
     upload_memory,
 )
 from bench.common import BigFile, Figure, MiB, Settings, Workspace, write_big_adapter
@@ -49,6 +50,7 @@ STEPS: tuple[tuple[str, str, Step], ...] = (
     ("mcp", "a pull that floods progress, through MCP", mcp_progress.run),
     ("mcp", "32 held generate calls on one session", mcp_concurrency.run),
     ("mcp", "package_adapter through MCP, and its peak memory", mcp_packaging.run),
+    ("mcp", "three replicas sharing Redis against one on its own", replicas.run),
 )
 
 

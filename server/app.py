@@ -13,13 +13,13 @@ from contextlib import asynccontextmanager
 
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
-from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.types import SetLevelRequestParams, SubscribeRequestParams, UnsubscribeRequestParams
 
 from server.client_log import ClientLog, set_level_handler
-from server.notifications import Broadcast, subscription_handlers
+from server.notifications import Broadcast, LocalBus, subscription_handlers
 from server.prompts import register_prompts
 from server.registry import register_tools
+from server.replicas.shared import SharedState
 from server.resources import register_completions, register_resources
 from server.settings import Settings
 from server.state import AppState, StateHolder, open_state
@@ -44,13 +44,15 @@ def state_of(server: MCPServer[AppState]) -> AppState:
 def build_server(settings: Settings) -> MCPServer[AppState]:
     """The configured server; which tools it offers is decided by `server.registry.offered`."""
     holder = StateHolder()
-    bus = InMemorySubscriptionBus()  # kept: background pulls publish on it outside requests
+    # Replicas share state through Redis; alone, everything stays in this process and folder.
+    shared = SharedState(settings) if settings.state_url else None
+    bus = shared.bus if shared else LocalBus()  # kept: background pulls publish outside requests
     broadcast = Broadcast(bus)
     client_log = ClientLog(secrets=(settings.auth_token, os.environ.get("OLLAMA_API_KEY")))
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        async with client_log.running(), open_state(settings, broadcast) as state:
+        async with client_log.running(), open_state(settings, broadcast, shared) as state:
             holder.current = state
             try:
                 yield state
@@ -66,6 +68,8 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
         subscriptions=bus,
         request_state_security=request_state_security(settings),
     )
+    if shared is not None:
+        shared.bind(server)
     _HOLDERS[server] = holder
     serve_handshake_era_methods(server, broadcast, client_log)
     register_tools(server, settings)

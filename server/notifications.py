@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 from urllib.parse import unquote
 
@@ -22,7 +23,7 @@ from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.session import ServerSession
-from mcp.server.subscriptions import ResourceUpdated, SubscriptionBus
+from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated, ServerEvent
 from mcp.types import INVALID_PARAMS, EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
 MODELS_URI = "ollama://models"
@@ -46,19 +47,48 @@ def connection_of(session: ServerSession) -> Connection:
     return connection
 
 
+SessionSender = Callable[[Sequence[ServerEvent]], Awaitable[None]]
+
+
+class LocalBus(InMemorySubscriptionBus):
+    """The subscription bus of one process, which also hands events meant for handshake-era
+    sessions to `Broadcast`. Replicas use `server.replicas.bus.ReplicaBus`, which carries the same
+    events to every replica through Redis."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._session_senders: list[SessionSender] = []
+
+    def on_sessions(self, sender: SessionSender) -> None:
+        self._session_senders.append(sender)
+
+    async def send(self, events: Sequence[ServerEvent], *, to_sessions: bool) -> None:
+        """`events` to every listen stream and, with `to_sessions`, to the subscribed sessions."""
+        await self.deliver(events, to_sessions=to_sessions)
+
+    async def deliver(self, events: Sequence[ServerEvent], *, to_sessions: bool) -> None:
+        for event in events:
+            await InMemorySubscriptionBus.publish(self, event)
+        if to_sessions:
+            for sender in self._session_senders:
+                await sender(events)
+
+
 class Broadcast:
     """The one way the server says that resources changed, from a request or from background
     work: to the bus for 2026-07-28 listeners, and to each handshake-era connection for the
-    URIs it subscribed to. Connections are held weakly: a client that went away is forgotten."""
+    URIs it subscribed to. Connections are held weakly: a client that went away is forgotten.
+    With the replicas' bus both reach every replica's listeners and subscribed sessions."""
 
     MAX_SUBSCRIPTIONS = 256  # per connection; resource URIs are few, so this is only a fence
     SEND_TIMEOUT = 2.0  # a connection that cannot take a notification in this time is dropped
 
-    def __init__(self, bus: SubscriptionBus) -> None:
+    def __init__(self, bus: LocalBus) -> None:
         self.bus = bus
         self._subscriptions: weakref.WeakKeyDictionary[Connection, set[str]] = (
             weakref.WeakKeyDictionary()
         )
+        bus.on_sessions(self._to_subscribers)
 
     def subscribe(self, connection: Connection, uri: str) -> None:
         uris = self._subscriptions.setdefault(connection, set())
@@ -76,8 +106,10 @@ class Broadcast:
         return frozenset(self._subscriptions.get(connection, ()))
 
     async def updated(self, *uris: str) -> None:
-        for uri in uris:
-            await self.bus.publish(ResourceUpdated(uri=uri))
+        await self.bus.send([ResourceUpdated(uri=uri) for uri in uris], to_sessions=True)
+
+    async def _to_subscribers(self, events: Sequence[ServerEvent]) -> None:
+        uris = [event.uri for event in events if isinstance(event, ResourceUpdated)]
         for connection, subscribed in list(self._subscriptions.items()):
             wanted = [uri for uri in uris if uri in subscribed]
             if not wanted:

@@ -118,7 +118,7 @@ def register_resources(server: MCPServer[AppState], holder: StateHolder) -> None
     @server.resource(PULLS_URI, title="Pulls", mime_type=JSON)
     async def pulls() -> str:
         state = holder.get()
-        records = [r for pulls in state.host_pulls.values() for r in pulls.records()]
+        records = [r for pulls in state.host_pulls.values() for r in await pulls.records()]
         return PullsReport(pulls=records).model_dump_json()
 
     @server.resource(HOSTS_URI, title="Ollama hosts", mime_type=JSON)

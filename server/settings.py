@@ -24,6 +24,9 @@ DEFAULT_TOOLSETS = tuple(name for name in TOOLSETS if name != "web")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_CACHE_TTL = 24 * 3600.0
 DEFAULT_PULL_HISTORY = 3600.0
+DEFAULT_STATE_PREFIX = "ollama-mcp:"
+DEFAULT_STATE_LOCK_SECONDS = 15.0
+STATE_SCHEMES = ("redis://", "rediss://")
 
 # flag destination -> environment twin
 ENV_TWINS: Mapping[str, str] = {
@@ -42,6 +45,10 @@ ENV_TWINS: Mapping[str, str] = {
     "http_port": "OLLAMA_MCP_HTTP_PORT",
     "stateless": "OLLAMA_MCP_STATELESS",
     "auth_token": "OLLAMA_MCP_AUTH_TOKEN",
+    "state_url": "OLLAMA_MCP_STATE_URL",
+    "state_password": "OLLAMA_MCP_STATE_PASSWORD",
+    "state_prefix": "OLLAMA_MCP_STATE_PREFIX",
+    "state_lock_seconds": "OLLAMA_MCP_STATE_LOCK_SECONDS",
 }
 
 
@@ -68,6 +75,11 @@ class Settings:
     http_port: int = 8000
     stateless: bool = False
     auth_token: str | None = field(default=None, repr=False)  # never in logs or reprs
+    # Shared state for replicas (Redis); None: sqlite and files on this machine, as always.
+    state_url: str | None = field(default=None, repr=False)  # may hold a password
+    state_password: str | None = field(default=None, repr=False)
+    state_prefix: str = DEFAULT_STATE_PREFIX
+    state_lock_seconds: float = DEFAULT_STATE_LOCK_SECONDS  # how long a dead replica's lock lasts
     # subcommand arguments
     json_output: bool = False  # doctor --json
     client: str | None = None  # config CLIENT
@@ -117,6 +129,12 @@ def _settings(given: Mapping[str, object], env: Mapping[str, str]) -> Settings:
         http_port=int(_number(value("http_port"), "port", 8000)),
         stateless=_flag(given.get("stateless"), env, "stateless"),
         auth_token=value("auth_token"),
+        state_url=_state_url(value("state_url")),
+        state_password=value("state_password"),
+        state_prefix=_state_prefix(value("state_prefix")),
+        state_lock_seconds=_number(
+            value("state_lock_seconds"), "state lock seconds", DEFAULT_STATE_LOCK_SECONDS
+        ),
         json_output=bool(given.get("json_output")),
         client=str(given["client"]) if given.get("client") else None,
     )
@@ -178,6 +196,22 @@ def _number(raw: str | None, what: str, default: float) -> float:
     if number < 0:
         raise SettingsError(f"{what} {raw!r} must not be negative")
     return number
+
+
+def _state_url(raw: str | None) -> str | None:
+    if raw is not None and not raw.startswith(STATE_SCHEMES):
+        raise SettingsError(
+            f"state URL {raw.split('@')[-1]!r}: use redis://HOST:PORT/DB, or rediss:// for TLS"
+        )
+    return raw
+
+
+def _state_prefix(raw: str | None) -> str:
+    if raw is None:
+        return DEFAULT_STATE_PREFIX
+    if not raw.strip() or any(c.isspace() for c in raw):
+        raise SettingsError(f"state prefix {raw!r}: use a word without spaces, e.g. team-a:")
+    return raw
 
 
 def _log_level(raw: str | None) -> LogLevel:
@@ -282,4 +316,22 @@ def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
         "--auth-token",
         default=default,
         help="bearer token for streamable-http (env OLLAMA_MCP_AUTH_TOKEN)",
+    )
+    add(
+        "--state-url",
+        default=default,
+        metavar="URL",
+        help="share state between replicas in Redis: redis://HOST:PORT/DB or rediss:// "
+        "(env OLLAMA_MCP_STATE_URL; password in it or in OLLAMA_MCP_STATE_PASSWORD)",
+    )
+    add(
+        "--state-prefix",
+        default=default,
+        help=f"prefix of every Redis key (default {DEFAULT_STATE_PREFIX})",
+    )
+    add(
+        "--state-lock-seconds",
+        default=default,
+        metavar="SECONDS",
+        help="how soon a dead replica's pulls are declared lost (default 15)",
     )

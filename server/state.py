@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import Context
-from mcp.server.subscriptions import InMemorySubscriptionBus
 
-from server.notifications import Broadcast
+from server.notifications import Broadcast, LocalBus
 from server.pull_records import PullHistory
 from server.pulls import PullRegistry
+from server.replicas.pulls import SharedPulls
+from server.replicas.shared import SharedState
 from server.settings import Settings
 from server.tools_api import (
     DigestCache,
@@ -43,6 +44,7 @@ class AppState:
     broadcast: Broadcast
     fleet: Fleet
     host_pulls: dict[str, PullRegistry]  # by host name
+    shared: SharedState | None = None  # the replicas' shared state, with --state-url
 
     def pulls_on(self, host: FleetHost) -> PullRegistry:
         return self.host_pulls[host.name]
@@ -50,13 +52,26 @@ class AppState:
 
 @asynccontextmanager
 async def open_state(
-    settings: Settings, broadcast: Broadcast | None = None
+    settings: Settings, broadcast: Broadcast | None = None, shared: SharedState | None = None
 ) -> AsyncIterator[AppState]:
     """`broadcast` reaches clients from outside requests (background pulls); it should carry
-    the bus the server was built with."""
-    cache = MetadataCache(settings.cache_dir, ttl=settings.cache_ttl)
+    the bus the server was built with. With `shared`, Redis must answer (else
+    `SharedStateUnavailable`), and the metadata cache lives there."""
+    async with AsyncExitStack() as stack:
+        if shared is not None:
+            await stack.enter_async_context(shared.running())
+        async with _open_state(settings, broadcast, shared) as state:
+            yield state
+
+
+@asynccontextmanager
+async def _open_state(
+    settings: Settings, broadcast: Broadcast | None, shared: SharedState | None
+) -> AsyncIterator[AppState]:
+    store = shared.cache_store if shared is not None else None
+    cache = MetadataCache(settings.cache_dir, ttl=settings.cache_ttl, store=store)
     digests = DigestCache(settings.cache_dir)
-    broadcast = broadcast or Broadcast(InMemorySubscriptionBus())
+    broadcast = broadcast or Broadcast(LocalBus())
     folder = settings.cache_dir or default_cache_dir()
     # No hosts listed: the one host is --ollama-host or OLLAMA_HOST, as before there were several.
     specs = host_specs(settings.ollama_hosts, settings.ollama_host)
@@ -74,6 +89,9 @@ async def open_state(
             folder / "hosts" / spec.name if several else folder,
             settings,
             broadcast,
+            shared.pulls(f"{spec.name}={client.base_url}", settings.pull_history)
+            if shared
+            else None,
         )
 
     async def announce(_: FleetHost) -> None:
@@ -96,6 +114,7 @@ async def open_state(
                 broadcast=broadcast,
                 fleet=fleet,
                 host_pulls=host_pulls,
+                shared=shared,
             )
     finally:
         for host in hosts:
@@ -110,12 +129,14 @@ def _pulls(
     folder: Path,
     settings: Settings,
     broadcast: Broadcast,
+    shared: SharedPulls | None,
 ) -> PullRegistry:
     return PullRegistry(
         open_stream=lambda name, insecure: client.pull_stream(name, insecure=insecure),
         on_end=catalog.invalidate,
         history=PullHistory(folder, settings.pull_history),
         broadcast=broadcast,
+        shared=shared,
     )
 
 

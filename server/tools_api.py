@@ -63,6 +63,7 @@ from tools.errors import (
     HostDown,
     ModelOnNoHost,
     NotARegularFile,
+    SharedStateUnavailable,
     SignInRequired,
     UnknownHost,
     UnrepresentableValueError,
@@ -75,6 +76,10 @@ from tools.modelfile.document import from_show, render
 from tools.modelfile.parameters import show_parameter_texts
 from tools.shared.cache_dir import default_cache_dir
 from tools.shared.suggest import did_you_mean
+from tools.state.cache_store import RedisCacheStore
+from tools.state.channels import Channels
+from tools.state.link import RedisLink, redacted, sync_ping, text, unavailable_at_start
+from tools.state.lock import RELEASED, SharedLocks
 from tools.version import VERSION
 
 __all__ = [
@@ -82,6 +87,7 @@ __all__ = [
     "HOST_ENV",
     "JSON_CREATE_VERSION",
     "MAX_SEARCH_RESULTS",
+    "RELEASED",
     "START_OLLAMA_HINT",
     "VERSION",
     "AdapterBaseMismatch",
@@ -90,6 +96,7 @@ __all__ = [
     "AnswerSource",
     "BaseModelNotInstalled",
     "Cached",
+    "Channels",
     "ChatResponse",
     "CloudDisabled",
     "CloudStatus",
@@ -128,8 +135,12 @@ __all__ = [
     "ParameterError",
     "ProgressResponse",
     "PushFailed",
+    "RedisCacheStore",
+    "RedisLink",
     "RunningModel",
     "ServerBusy",
+    "SharedLocks",
+    "SharedStateUnavailable",
     "ShowResponse",
     "SignInRequired",
     "StreamInterrupted",
@@ -147,9 +158,13 @@ __all__ = [
     "open_regular",
     "package_adapter",
     "parse_model_name",
+    "redacted",
     "render",
     "resolve_base_url",
     "show_parameter_texts",
     "split_hosts",
+    "sync_ping",
+    "text",
+    "unavailable_at_start",
     "without_connect_retries",
 ]

@@ -33,6 +33,8 @@ MCP_FIGURES = {
     "mcp_packaging",
     "mcp_packaging_again",
     "mcp_packaging_memory",
+    "mcp_replicas_list",
+    "mcp_replicas_record",
 }
 
 

@@ -52,6 +52,7 @@
     │       ├── SignInRequired     401: Ollama is not signed in to ollama.com (`ollama signin`)
     │       └── CloudUnreachable   502: Ollama could not reach ollama.com
     ├── ClientClosed               RuntimeError: a request on a client after its aclose()
+    ├── SharedStateUnavailable     ConnectionError: the shared state store (Redis) does not answer
     ├── FileChangedDuringUpload    RuntimeError: a file changed while it was hashed or uploaded
     └── PushFailed                 RuntimeError: the model was created, but pushing it failed
 
@@ -466,6 +467,20 @@ class ClientClosed(OllamaError, RuntimeError):
 
     def __init__(self, url: str) -> None:
         super().__init__(f"the client for {url} has been closed; make a new one to send requests")
+
+
+class SharedStateUnavailable(OllamaError, ConnectionError):
+    """The Redis that replicas share state through cannot be reached (or refused us). Only work
+    that needs state shared by the replicas fails with it; reads go to Ollama instead."""
+
+    def __init__(self, where: str, detail: str) -> None:
+        self.where = where
+        self.detail = detail
+        super().__init__(
+            f"the shared state store at {where} cannot be reached ({detail}): this needs state "
+            "shared by every replica, so it was not done; try again once Redis is back "
+            "(ollama_status shows it), or check --state-url / OLLAMA_MCP_STATE_URL"
+        )
 
 
 class FileChangedDuringUpload(OllamaError, RuntimeError):

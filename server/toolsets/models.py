@@ -112,6 +112,7 @@ class Status(BaseModel):
     # From /api/status; None when not reported (Ollama before 0.16.2, or unreachable).
     cloud_disabled: bool | None = None
     cloud_disabled_by: str | None = None  # env (OLLAMA_NO_CLOUD), config (server.json), both
+    shared_state: str | None = None  # with --state-url: the Redis replicas share, and its health
 
 
 # --- shared with the resources ---------------------------------------------------------------
@@ -206,11 +207,12 @@ async def status(state: AppState, roots: list[Path]) -> Status:
     common: dict[str, Any] = {
         "base_url": str(state.client.base_url),
         "cache_dir": str(cache_path.parent),
-        "cache_state": "in use" if cache_path.exists() else "empty (created on first use)",
+        "cache_state": _cache_state(state),
         "allowed_roots": [str(r) for r in roots],
         "read_only": settings.read_only,
         "toolsets": list(settings.toolsets),
         "push_enabled": settings.allow_push,
+        "shared_state": await state.shared.describe() if state.shared else None,
     }
     try:
         with without_connect_retries():  # "is it up?" is answered by one attempt
@@ -235,6 +237,12 @@ async def status(state: AppState, roots: list[Path]) -> Status:
         cloud_disabled_by=cloud.source if cloud and cloud.disabled else None,
         **common,
     )
+
+
+def _cache_state(state: AppState) -> str:
+    if state.shared is not None:
+        return "metadata in Redis, shared by the replicas"
+    return "in use" if state.cache.path.exists() else "empty (created on first use)"
 
 
 async def _cloud(state: AppState) -> CloudStatus | None:
@@ -342,6 +350,7 @@ async def ollama_status(
     lines = [
         head,
         f"cache: {result.cache_dir} ({result.cache_state})",
+        *([f"shared state: {result.shared_state}"] if result.shared_state else []),
         f"allowed folders: {', '.join(result.allowed_roots) or 'none'}",
         f"read-only: {'yes' if result.read_only else 'no'}; "
         f"toolsets: {', '.join(result.toolsets)}; push: {'on' if result.push_enabled else 'off'}",

@@ -70,7 +70,7 @@ async def pull_model(
     state = app_state(ctx)
     async with targeted(state) as host:
         pulls = state.pulls_on(host)
-        pull, joined = pulls.start(name, insecure=insecure, background=background)
+        pull, joined = await pulls.start(name, insecure=insecure, background=background)
     if background:
         record = pull.record
         outcome = PullOutcome(
@@ -104,7 +104,7 @@ async def pull_status(
     name: Annotated[str | None, Field(description="One model; all when omitted")] = None,
 ) -> Annotated[types.CallToolResult, PullsReport]:
     state = app_state(ctx)
-    records = [record for pulls in chosen_pulls(state) for record in pulls.records(name)]
+    records = [record for pulls in chosen_pulls(state) for record in await pulls.records(name)]
     if name is not None and not records:
         raise ToolError(
             f"no pull of {name.strip()} is running or ended in the last "
