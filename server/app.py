@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
+from server.app_ui.wiring import finish, library_app
 from server.notifications import Broadcast
 from server.prompts import register_prompts
 from server.registry import register_tools
@@ -41,6 +42,7 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
             finally:
                 holder.current = None
 
+    app = library_app(settings)
     server: MCPServer[AppState] = MCPServer(
         SERVER_NAME,
         version=VERSION,
@@ -49,8 +51,11 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
         lifespan=lifespan,
         subscriptions=bus,
         request_state_security=request_state_security(settings),
+        extensions=[app] if app else None,
     )
     register_tools(server, settings)
+    if app:
+        finish(server)
     register_resources(server, holder)
     register_prompts(server)
     register_completions(server, holder)

@@ -15,6 +15,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
+from server.app_ui import tool_meta
 from server.arguments import strict
 from server.errors import as_tool_errors
 from server.settings import Settings
@@ -174,21 +175,32 @@ def offered(spec: ToolSpec, settings: Settings) -> bool:
 def register_tools(server: MCPServer[Any], settings: Settings) -> None:
     """Add every offered tool to `server`."""
     for spec in TOOLS:
-        if not offered(spec, settings):
-            continue
-        server.add_tool(
-            as_tool_errors(spec.name, spec.fn),
-            name=spec.name,
-            title=spec.title,
-            description=spec.description,
-            annotations=spec.annotations,
-        )
-        # The SDK offers no public hook for the published schema; its tool manager is the one
-        # place it keeps it. Arguments are still validated by the full pydantic model.
-        tool = server._tool_manager.get_tool(spec.name)
-        assert tool is not None
-        tool.parameters = compact_schema(tool.parameters)
-        tool.fn_metadata = strict(tool.fn_metadata, spec.name)  # unknown arguments refused
+        if offered(spec, settings):
+            add_tool(server, spec, meta=tool_meta(spec.name))
+
+
+def add_tool(server: MCPServer[Any], spec: ToolSpec, meta: dict[str, Any] | None = None) -> None:
+    """`spec` as a published tool: its errors as tool errors, a compact schema, and unknown
+    arguments refused."""
+    server.add_tool(
+        as_tool_errors(spec.name, spec.fn),
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        annotations=spec.annotations,
+        meta=meta,
+    )
+    tighten(server, spec.name)
+
+
+def tighten(server: MCPServer[Any], name: str) -> None:
+    """The published tool `name` with a compact schema, refusing unknown arguments."""
+    # The SDK offers no public hook for the published schema; its tool manager is the one
+    # place it keeps it. Arguments are still validated by the full pydantic model.
+    tool = server._tool_manager.get_tool(name)
+    assert tool is not None
+    tool.parameters = compact_schema(tool.parameters)
+    tool.fn_metadata = strict(tool.fn_metadata, name)  # unknown arguments refused
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
