@@ -130,4 +130,3 @@ class LastPackage:
 
     def __init__(self) -> None:
         self.report: Packaged | None = None
-

@@ -10,6 +10,7 @@ that did negotiate gets the same tools with `_meta.ui.resourceUri`, the page, an
 
 from __future__ import annotations
 
+from contextlib import suppress
 from importlib.resources import files
 from typing import Any
 
@@ -84,10 +85,9 @@ class LibraryApp(Apps):
     def _remember(self, result: HandlerResult) -> None:
         if not isinstance(result, CallToolResult) or result.is_error:
             return
-        try:
+        # Not a report: nothing to show; the result itself goes out unchanged.
+        with suppress(ValidationError):
             self.last_package.report = Packaged.model_validate(result.structured_content)
-        except ValidationError:
-            pass  # not a report (nothing to show); the result itself goes out unchanged
 
 
 def library_app(settings: Settings) -> LibraryApp | None:

@@ -143,16 +143,16 @@ async def test_cancel_stops_a_pull(ollama_double: OllamaDouble, tmp_path: Path) 
         await host.app.get_by_role("button", name=f"Cancel the pull of {PULLED}").click()
         item = host.app.locator(f'li[data-model="{PULLED}"]')
         await expect(item).to_have_attribute("data-status", "cancelled", timeout=WAIT_MS)
-        await expect(host.app.get_by_role("button", name=f"Cancel the pull of {PULLED}")).to_have_count(0)
+        await expect(
+            host.app.get_by_role("button", name=f"Cancel the pull of {PULLED}")
+        ).to_have_count(0)
         await expect(host.app.get_by_role("status")).to_have_text(f"cancelled the pull of {PULLED}")
     assert "cancel_pull" in host.seen.calls
     assert PULLED not in ollama_double.installed_names()
     nothing_but_the_host(host)
 
 
-async def test_delete_asks_first_then_removes(
-    ollama_double: OllamaDouble, tmp_path: Path
-) -> None:
+async def test_delete_asks_first_then_removes(ollama_double: OllamaDouble, tmp_path: Path) -> None:
     async with app_host(ollama_double, tmp_path) as host:
         table = host.app.get_by_role("table", name="Installed models")
         await host.app.get_by_role("button", name="Delete gemma2:2b").click()
@@ -212,9 +212,7 @@ async def test_dark_theme_at_360_px_is_readable(
     nothing_but_the_host(host)
 
 
-async def test_keyboard_reaches_every_section(
-    ollama_double: OllamaDouble, tmp_path: Path
-) -> None:
+async def test_keyboard_reaches_every_section(ollama_double: OllamaDouble, tmp_path: Path) -> None:
     async with app_host(ollama_double, tmp_path) as host:
         installed = host.app.get_by_role("tab", name="Installed (4)")
         await expect(installed).to_have_attribute("aria-selected", "true")
@@ -228,7 +226,9 @@ async def test_keyboard_reaches_every_section(
         await expect(host.app.get_by_role("tab", name="Packaging")).to_be_focused()
         await host.page.keyboard.press("Home")
         await host.page.keyboard.press("Tab")  # from the tabs into the section
-        await expect(host.app.get_by_role("searchbox", name="Filter installed models")).to_be_focused()
+        await expect(
+            host.app.get_by_role("searchbox", name="Filter installed models")
+        ).to_be_focused()
     nothing_but_the_host(host)
 
 
