@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--size-mib N] [--only connector|mcp] [--json PATH] [--profile DIR]
+"""python -m bench [--quick] [--size-mib N] [--only connector|mcp|app] [--json PATH] [--profile DIR]
 
 Writes one big GGUF LoRA adapter in a temporary folder, measures every figure against it, prints
 the table on stdout (progress goes to stderr) and, with --json, writes the results as JSON. The
@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench import (
+    app_paint,
     hashing,
     mcp_calls,
     mcp_concurrency,
@@ -34,7 +35,7 @@ from bench.mcp_server import PROFILE_ENV
 
 DEFAULT_SIZE_MIB = 1024  # the issue's 1 GiB adapter; the memory figure packages twice this
 QUICK_SIZE_MIB = 256
-GROUPS = ("connector", "mcp")
+GROUPS = ("connector", "mcp", "app")
 
 Step = Callable[[Workspace], list[Figure]]
 STEPS: tuple[tuple[str, str, Step], ...] = (
@@ -47,6 +48,7 @@ STEPS: tuple[tuple[str, str, Step], ...] = (
     ("mcp", "a pull that floods progress, through MCP", mcp_progress.run),
     ("mcp", "32 held generate calls on one session", mcp_concurrency.run),
     ("mcp", "package_adapter through MCP, and its peak memory", mcp_packaging.run),
+    ("app", "the model library App's first paint in headless Chromium", app_paint.run),
 )
 
 
@@ -114,7 +116,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"size of the big file in MiB (default {DEFAULT_SIZE_MIB}, quick {QUICK_SIZE_MIB})",
     )
-    parser.add_argument("--only", choices=GROUPS, help="only the connector's or the MCP figures")
+    parser.add_argument(
+        "--only", choices=GROUPS, help="only the connector's, the MCP server's or the App's figures"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
     parser.add_argument(
         "--profile",
