@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bench import (
     app_paint,
+    fleet,
     hashing,
     mcp_calls,
     mcp_concurrency,
@@ -28,6 +29,7 @@ from bench import (
     mcp_startup,
     metadata_cache,
     packaging,
+    replicas,
     upload_memory,
 )
 from bench.common import BigFile, Figure, MiB, Settings, Workspace, write_big_adapter
@@ -43,11 +45,13 @@ STEPS: tuple[tuple[str, str, Step], ...] = (
     ("connector", "packaging twice with the digest cache", packaging.run),
     ("connector", "uploading under tracemalloc", upload_memory.run),
     ("connector", "metadata lookups", metadata_cache.run),
+    ("connector", "several hosts: routing and the merged list", fleet.run),
     ("mcp", "MCP calls against direct requests, and offline", mcp_calls.run),
     ("mcp", "MCP server start-up", mcp_startup.run),
     ("mcp", "a pull that floods progress, through MCP", mcp_progress.run),
     ("mcp", "32 held generate calls on one session", mcp_concurrency.run),
     ("mcp", "package_adapter through MCP, and its peak memory", mcp_packaging.run),
+    ("mcp", "three replicas sharing Redis against one on its own", replicas.run),
     ("app", "the model library App's first paint in headless Chromium", app_paint.run),
 )
 

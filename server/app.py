@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
-from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from server.app_ui.wiring import finish, library_app
-from server.notifications import Broadcast
+from server.notifications import Broadcast, LocalBus
 from server.prompts import register_prompts
 from server.registry import register_tools
+from server.replicas.shared import SharedState
 from server.resources import register_completions, register_resources
 from server.settings import Settings
 from server.state import AppState, StateHolder, open_state
@@ -28,14 +29,24 @@ INSTRUCTIONS = (
 )
 
 
+_HOLDERS: weakref.WeakKeyDictionary[MCPServer[AppState], StateHolder] = weakref.WeakKeyDictionary()
+
+
+def state_of(server: MCPServer[AppState]) -> AppState:
+    """The running server's state (its fleet of hosts, cache, pulls), for code that embeds it."""
+    return _HOLDERS[server].get()
+
+
 def build_server(settings: Settings) -> MCPServer[AppState]:
     """The configured server; which tools it offers is decided by `server.registry.offered`."""
     holder = StateHolder()
-    bus = InMemorySubscriptionBus()  # kept: background pulls publish on it outside requests
+    # Replicas share state through Redis; alone, everything stays in this process and folder.
+    shared = SharedState(settings) if settings.state_url else None
+    bus = shared.bus if shared else LocalBus()  # kept: background pulls publish outside requests
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        async with open_state(settings, Broadcast(bus)) as state:
+        async with open_state(settings, Broadcast(bus), shared) as state:
             holder.current = state
             try:
                 yield state
@@ -53,11 +64,14 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
         request_state_security=request_state_security(settings),
         extensions=[app] if app else None,
     )
+    if shared is not None:
+        shared.bind(server)
+    _HOLDERS[server] = holder
     register_tools(server, settings)
     if app:
         finish(server)
     register_resources(server, holder)
-    register_prompts(server)
+    register_prompts(server, several_hosts=len(settings.ollama_hosts) > 1)
     register_completions(server, holder)
     return server
 

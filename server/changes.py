@@ -11,18 +11,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
-from server.state import AppState
-from server.tools_api import InvalidInput, LocalPathError
+from server.tools_api import InvalidInput, LocalPathError, ModelCatalog
 
 REFUSED_BEFORE_SENDING = (InvalidInput, LocalPathError, ToolError)
 
 
+class HasCatalog(Protocol):
+    """The server's state (its default host) or one host of several."""
+
+    @property
+    def catalog(self) -> ModelCatalog: ...
+
+
 @asynccontextmanager
-async def changing(state: AppState, *names: str) -> AsyncIterator[None]:
+async def changing(state: HasCatalog, *names: str) -> AsyncIterator[None]:
     try:
         yield
     except REFUSED_BEFORE_SENDING:

@@ -12,6 +12,7 @@ from server.client_config import snippet
 from server.doctor import run_doctor
 from server.http_security import InsecureBind, check_bind, serve_http
 from server.settings import Settings, parse_args
+from server.tools_api import SharedStateUnavailable, sync_ping, unavailable_at_start
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -44,6 +45,7 @@ def config(settings: Settings) -> int:
 
 
 def serve(settings: Settings) -> None:
+    check_shared_state(settings)
     if settings.transport == "stdio":
         show_banner(settings)
         build_server(settings).run()
@@ -54,6 +56,17 @@ def serve(settings: Settings) -> None:
         sys.exit(f"ollama-mcp: {exc}")
     show_banner(settings)
     serve_http(build_server(settings), settings)
+
+
+def check_shared_state(settings: Settings) -> None:
+    """With --state-url, Redis must answer before anything starts: a replica that went on with
+    state of its own would split the replicas."""
+    if settings.state_url is None:
+        return
+    try:
+        sync_ping(settings.state_url, settings.state_password)
+    except SharedStateUnavailable as exc:
+        sys.exit(f"ollama-mcp: {unavailable_at_start(exc)}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from typing import Any
 
 from server.doctor import choose_host
 from server.settings import Settings
+from server.tools_api import host_specs
 
 SERVER_KEY = "ollama"  # the name each client shows for this server
 COMMAND_NAME = "ollama-mcp"
@@ -72,6 +73,9 @@ def launch_for(settings: Settings, command: tuple[str, ...] | None = None) -> La
     args = list(prefix)
     for folder in settings.allow_dirs:
         args += ["--allow-dir", str(folder.resolve())]
+    if settings.ollama_hosts:  # several hosts (checked by the settings), named as given
+        specs = ",".join(f"{h.name}={h.url}" for h in host_specs(settings.ollama_hosts))
+        return Launch(program, tuple(args), {"OLLAMA_MCP_HOSTS": specs})
     return Launch(program, tuple(args), {"OLLAMA_HOST": host.url})
 
 

@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +27,7 @@ from server.tools_api import (
     OllamaClient,
     OllamaError,
     default_cache_dir,
+    host_specs,
     resolve_base_url,
 )
 
@@ -132,16 +133,38 @@ def run_doctor(settings: Settings, env: Mapping[str, str] | None = None) -> Repo
 
 async def diagnose(settings: Settings, env: Mapping[str, str] | None = None) -> Report:
     host = choose_host(settings, env)
-    checks = [_host_check(host)]
-    if host.url is None:
+    if settings.ollama_hosts:
+        checks = await _hosts_checks(settings)
+    elif host.url is None:
+        checks = [_host_check(host)]
         checks.append(Check("ollama", "fail", "not asked: the address is unusable", HOST_FIX))
         checks += [_skipped("version"), _skipped("models")]
     else:
-        checks += _ollama_checks(host.url, await probe_ollama(host.url))
+        checks = [_host_check(host), *_ollama_checks(host.url, await probe_ollama(host.url))]
     checks.append(_cache_check(settings.cache_dir or default_cache_dir()))
     checks += _allow_dir_checks(settings.allow_dirs)
     checks.append(_flags_check(settings))
     return Report(checks)
+
+
+async def _hosts_checks(settings: Settings) -> list[Check]:
+    """Several hosts (or one named): each one's address, answer, version and models, asked at
+    once; each line names its host."""
+    specs = host_specs(settings.ollama_hosts)
+    probes: dict[str, OllamaProbe] = {}
+
+    async def probe(name: str, url: str) -> None:
+        probes[name] = await probe_ollama(url)
+
+    async with anyio.create_task_group() as group:
+        for spec in specs:
+            group.start_soon(probe, spec.name, spec.url)
+    checks: list[Check] = []
+    for spec in specs:
+        choice = HostChoice(spec.url, "--ollama-host/OLLAMA_MCP_HOSTS", f"{spec.name}={spec.url}")
+        for check in [_host_check(choice), *_ollama_checks(spec.url, probes[spec.name])]:
+            checks.append(replace(check, detail=f"[{spec.name}] {check.detail}"))
+    return checks
 
 
 def _host_check(host: HostChoice) -> Check:

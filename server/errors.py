@@ -23,10 +23,12 @@ from server.tools_api import (
     CreatePlanError,
     EndpointMissing,
     FileChangedDuringUpload,
+    HostDown,
     InvalidAdapter,
     InvalidModelName,
     ModelfileError,
     ModelNotFound,
+    ModelOnNoHost,
     NotARegularFile,
     OllamaAPIError,
     OllamaError,
@@ -145,9 +147,11 @@ def _as_is(exc: Exception, tool: str) -> str:
 
 # Most specific first: BaseModelNotInstalled is a ModelNotFound, which is an OllamaAPIError.
 ERROR_TABLE: tuple[tuple[type[BaseException], Describe], ...] = (
+    (HostDown, _as_is),
     (StreamInterrupted, _as_is),
     (OllamaUnavailable, _unavailable),
     (OllamaTimeout, _timeout),
+    (ModelOnNoHost, _as_is),
     (BaseModelNotInstalled, _base_missing),
     (ModelNotFound, _not_found),
     (EndpointMissing, _no_route),

@@ -27,6 +27,8 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from server.replicas.event_store import scoped
+from server.replicas.shared import shared_state_of
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -152,14 +154,31 @@ class BearerGate:
 
 
 def http_app(server: MCPServer, settings: Settings) -> ASGIApp:
-    """The MCP endpoint at `/mcp`, behind the Host/Origin checks and the bearer gate."""
-    app = server.streamable_http_app(
+    """The MCP endpoint at `/mcp`, behind the Host/Origin checks and the bearer gate. With a
+    shared, sessions keep their SSE events in Redis for `Last-Event-ID`
+    (`server.replicas.event_store`)."""
+    shared = shared_state_of(server)
+    app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=settings.stateless,
+        event_store=shared.event_store if shared else None,
         transport_security=transport_security(settings),
         host=settings.http_host,
     )
+    if shared is not None:
+        app = EventScope(app)
     return BearerGate(app, settings.auth_token)
+
+
+class EventScope:
+    """Each request in a scope of its own, which a session it opens keeps for its events."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with scoped():
+            await self.app(scope, receive, send)
 
 
 def uvicorn_server(app: ASGIApp, settings: Settings) -> uvicorn.Server:

@@ -56,6 +56,21 @@ def choose_model(
    name); pull it only if I agree."""
 
 
+def choose_model_on_hosts(
+    task: Annotated[str, Field(description="The task, in words")],
+) -> str:
+    """choose_model when several Ollama hosts are configured: the same plan over all of them."""
+    return (
+        choose_model(task)
+        + """
+
+Several Ollama hosts serve these models. list_models lists each model once with the hosts that
+have it; list_running shows what each host has loaded and its VRAM. Prefer a host where the
+model is loaded, else one where it is installed; to pull, pick the host whose VRAM fits it and
+pass its name as host. Name the host in your answer."""
+    )
+
+
 PROMPTS: tuple[tuple[Any, str, str], ...] = (
     (package_finetune, "Package a fine-tune", "Adapter to Ollama model: check, package, try."),
     (modelfile_from_model, "Model from a model", "Start a new model from an installed one."),
@@ -63,6 +78,7 @@ PROMPTS: tuple[tuple[Any, str, str], ...] = (
 )
 
 
-def register_prompts(server: MCPServer[Any]) -> None:
+def register_prompts(server: MCPServer[Any], *, several_hosts: bool = False) -> None:
     for fn, title, description in PROMPTS:
-        server.prompt(title=title, description=description)(fn)
+        chosen = choose_model_on_hosts if several_hosts and fn is choose_model else fn
+        server.prompt(name=fn.__name__, title=title, description=description)(chosen)

@@ -11,6 +11,10 @@ Who stops a pull:
 
 Each change of phase (started, verifying, ended) is told to clients as an update of
 `ollama://pulls`; a success also as a change of the model list.
+
+With replicas (`--state-url`), one pull per model runs in all the replicas and records live in
+Redis (`server.replicas.pulls`): a replica asked for a model another replica is pulling follows
+that pull's record (a "remote" pull here) instead of asking Ollama.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from server.errors import error_text
 from server.notifications import MODELS_URI, PULLS_URI, STATUS_URI, Broadcast, model_uri
 from server.progress import LayeredTotals, ProgressReporter, heartbeat, human_bytes
-from server.pull_records import PullHistory, PullRecord, PullState, now
-from server.tools_api import ProgressResponse, parse_model_name
+from server.pull_records import IN_FLIGHT, PullHistory, PullRecord, PullState, now
+from server.replicas.pulls import SharedPulls
+from server.tools_api import ProgressResponse, SharedStateUnavailable, parse_model_name
 
 OpenStream = Callable[[str, bool], AsyncGenerator[ProgressResponse]]
 OnEnd = Callable[[str], Awaitable[None]]
@@ -86,6 +91,7 @@ class Pull:
         self.changed = anyio.Event()
         self.error: Exception | None = None
         self.cancel_reason: str | None = None
+        self.remote = False  # run by another replica: this one follows its record
         self._samples: deque[tuple[float, int]] = deque()
 
     @property
@@ -153,13 +159,18 @@ class PullRegistry:
         on_end: OnEnd,
         history: PullHistory,
         broadcast: Broadcast,
+        shared: SharedPulls | None = None,
     ) -> None:
         self._open_stream = open_stream
+        self.shared = shared
+        if shared is not None:
+            shared.on_cancel(self._cancel_owned)
         self._on_end = on_end
         self.history = history
         self.broadcast = broadcast
         self._active: dict[tuple[str, ...], Pull] = {}
         self._finished: dict[str, PullRecord] = {}  # by id
+        self._unsaved: dict[str, PullRecord] = {}  # ends Redis has not taken yet, by id
         self._group: TaskGroup | None = None
         self._closing = False
 
@@ -167,8 +178,9 @@ class PullRegistry:
     async def running(self) -> AsyncIterator[PullRegistry]:
         """Pulls run while this is open; leaving it cancels each (recorded as cancelled) and
         waits until every record is written down."""
-        loaded = await anyio.to_thread.run_sync(self.history.load)
-        self._finished = {r.id: r for r in loaded}
+        if self.shared is None:  # the replicas' records are in Redis
+            loaded = await anyio.to_thread.run_sync(self.history.load)
+            self._finished = {r.id: r for r in loaded}
         async with anyio.create_task_group() as group:
             self._group = group
             try:
@@ -180,9 +192,11 @@ class PullRegistry:
         self._group = None
 
     # --- starting and following ---------------------------------------------------------------
-    def start(self, name: str, *, insecure: bool, background: bool) -> tuple[Pull, bool]:
+    async def start(self, name: str, *, insecure: bool, background: bool) -> tuple[Pull, bool]:
         """The pull of `name`: the one in flight (joined: True), else a new one. A joiner's
-        `insecure` is not used: the pull already talks to the registry the first caller chose."""
+        `insecure` is not used: the pull already talks to the registry the first caller chose.
+        With replicas the pull is written down (or found running elsewhere) before this returns;
+        without Redis it raises `SharedStateUnavailable`."""
         if self._group is None or self._closing:
             raise ToolError("the server is shutting down: pull again once it is back")
         key = pull_key(name)
@@ -192,9 +206,21 @@ class PullRegistry:
                 pull.record.background = True
             return pull, True
         pull = Pull(name, insecure, background)
-        self._active[key] = pull
+        self._active[key] = pull  # before any wait: a second caller here joins this one
+        if self.shared is not None:
+            try:
+                remote = await self.shared.claim(self.shared.lock_name(key), pull.record)
+            except BaseException as exc:
+                self._active.pop(key, None)
+                pull.error = exc if isinstance(exc, Exception) else None
+                pull.end("failed", error_text(exc, "pull_model"))
+                pull.finished.set()
+                raise
+            if remote is not None:
+                pull.record, pull.remote = remote, True
+        assert self._group is not None
         self._group.start_soon(self._run, key, pull, name=f"pull {pull.record.model}")
-        return pull, False
+        return pull, pull.remote
 
     async def follow(self, pull: Pull, reporter: ProgressReporter) -> PullRecord:
         """Wait for `pull` to end, relaying its progress; its outcome as the caller's: the
@@ -231,11 +257,17 @@ class PullRegistry:
         return pull.record
 
     # --- reading and cancelling -------------------------------------------------------------
-    def records(self, name: str | None = None) -> list[PullRecord]:
+    async def records(self, name: str | None = None) -> list[PullRecord]:
         """Pulls in flight and those finished within the history window, oldest first;
-        only those of `name` when given."""
-        self._forget_old()
-        found = [*self._finished.values(), *(p.record for p in self._active.values())]
+        only those of `name` when given. With replicas, the replicas' (from Redis)."""
+        if self.shared is not None:
+            for record in list(self._unsaved.values()):
+                await self.shared.save(record, force=True)
+                del self._unsaved[record.id]
+            found = await self.shared.records()
+        else:
+            self._forget_old()
+            found = [*self._finished.values(), *(p.record for p in self._active.values())]
         if name is not None:
             key = pull_key(name)
             found = [r for r in found if pull_key(r.model) == key]
@@ -247,21 +279,48 @@ class PullRegistry:
     async def cancel(self, name: str) -> PullRecord:
         """Stop the pull of `name` and return its record once it has stopped."""
         pull = self.in_flight(name)
+        if pull is None and self.shared is not None:
+            return await self._cancel_elsewhere(name)
         if pull is None:
-            ended = self.records(name)
-            if ended:
-                last = ended[-1]
-                raise ToolError(
-                    f"no pull of {last.model} is running: the last one ended {last.status} at "
-                    f"{last.ended_at:%Y-%m-%d %H:%M:%S} UTC; pull_status shows it"
-                )
-            raise ToolError(
-                f"no pull of {name.strip()} is running or ended in the last "
-                f"{self.history.keep.total_seconds():.0f} s: pull_status lists the pulls"
-            )
-        pull.cancel(CANCELLED_BY_TOOL)
+            raise await self._nothing_to_cancel(name)
+        if pull.remote:
+            assert self.shared is not None
+            await self.shared.ask_cancel(pull.record.id)
+        else:
+            pull.cancel(CANCELLED_BY_TOOL)
         await pull.finished.wait()
         return pull.record
+
+    async def _nothing_to_cancel(self, name: str) -> ToolError:
+        ended = await self.records(name)
+        if ended:
+            last = ended[-1]
+            return ToolError(
+                f"no pull of {last.model} is running: the last one ended {last.status} at "
+                f"{last.ended_at:%Y-%m-%d %H:%M:%S} UTC; pull_status shows it"
+            )
+        return ToolError(
+            f"no pull of {name.strip()} is running or ended in the last "
+            f"{self.history.keep.total_seconds():.0f} s: pull_status lists the pulls"
+        )
+
+    async def _cancel_elsewhere(self, name: str) -> PullRecord:
+        """Ask the replica that runs the pull of `name` to stop it; its record once ended."""
+        assert self.shared is not None
+        holder = await self.shared.locks.holder(self.shared.lock_name(pull_key(name)))
+        record = await self.shared.read(holder) if holder else None
+        if record is None or record.finished:
+            raise await self._nothing_to_cancel(name)
+        await self.shared.ask_cancel(record.id)
+        while record.status in IN_FLIGHT:
+            await self.shared.wait_change(record.id)
+            record = await self.shared.read(record.id) or record
+        return record
+
+    def _cancel_owned(self, record_id: str) -> None:
+        for pull in self._active.values():
+            if pull.record.id == record_id and not pull.remote:
+                pull.cancel(CANCELLED_BY_TOOL)
 
     def _forget_old(self) -> None:
         stale = [key for key, r in self._finished.items() if not self.history.fresh(r)]
@@ -270,6 +329,18 @@ class PullRegistry:
 
     # --- the pull itself ----------------------------------------------------------------------
     async def _run(self, key: tuple[str, ...], pull: Pull) -> None:
+        if pull.remote:
+            await self._follow_remote(key, pull)
+            return
+        async with anyio.create_task_group() as keeper:
+            if self.shared is not None:  # hold the replicas' lock while this pull runs
+                keeper.start_soon(self.shared.keep_lock, self.shared.lock_name(key), pull.record.id)
+            try:
+                await self._run_here(key, pull)
+            finally:
+                keeper.cancel_scope.cancel()
+
+    async def _run_here(self, key: tuple[str, ...], pull: Pull) -> None:
         await self._announce(pull, success=False)
         try:
             with pull.scope:
@@ -277,6 +348,8 @@ class PullRegistry:
                     async for line in stream:
                         if pull.take(line):
                             await self._announce(pull, success=False)
+                        if self.shared is not None:
+                            await self.shared.save(pull.record)
                 pull.end("success")
             if pull.scope.cancelled_caught:
                 pull.end("cancelled", pull.cancel_reason or CANCELLED_BY_TOOL)
@@ -293,6 +366,36 @@ class PullRegistry:
             pull.finished.set()  # whoever waits is woken, even if writing the end down timed out
             pull.bump()
 
+    async def _follow_remote(self, key: tuple[str, ...], pull: Pull) -> None:
+        """Mirror the record of a pull another replica runs until it ends. Cancelling this
+        (the last caller here left, or shutdown) stops following, not the pull."""
+        assert self.shared is not None
+        try:
+            with pull.scope:
+                while not pull.record.finished:
+                    await self.shared.wait_change(pull.record.id)
+                    found = await self.shared.read(pull.record.id)
+                    if found is None:
+                        pull.end(
+                            "failed", "the record of this pull expired; pull_status shows the pulls"
+                        )
+                        break
+                    pull.record = found
+                    pull.bump()
+            if pull.scope.cancelled_caught and not pull.record.finished:
+                pull.end("cancelled", pull.cancel_reason or CANCELLED_BY_CALLER)
+            elif pull.record.status == "failed":
+                pull.error = ToolError(
+                    f"the pull of {pull.record.model} failed: {pull.record.error}"
+                )
+        except SharedStateUnavailable as exc:
+            pull.error = exc
+            pull.end("failed", error_text(exc, "pull_model"))
+        finally:
+            self._active.pop(key, None)
+            pull.finished.set()
+            pull.bump()
+
     async def _ended(self, key: tuple[str, ...], pull: Pull) -> None:
         """Write the end down, then tell caches and clients (`_run` then wakes whoever waits)."""
         if pull.record.ended_at is None:  # ended by something not foreseen above
@@ -303,9 +406,25 @@ class PullRegistry:
             await self._on_end(pull.record.model)
         except Exception:
             logger.warning("could not refresh the cache after a pull", exc_info=True)
-        await self.history.save_async(list(self._finished.values()))
+        if self.shared is None:
+            await self.history.save_async(list(self._finished.values()))
+        else:
+            await self._save_end(key, pull.record)
         if not self._closing:
             await self._announce(pull, success=pull.record.status == "success")
+
+    async def _save_end(self, key: tuple[str, ...], record: PullRecord) -> None:
+        """The end in Redis, then the lock let go (in that order: a reader that finds the lock
+        gone reads the end)."""
+        assert self.shared is not None
+        self._finished.pop(record.id, None)
+        try:
+            await self.shared.save(record, force=True)
+        except SharedStateUnavailable:
+            # Kept here and written once Redis answers again (the next read of the records).
+            logger.warning("could not write the end of the pull of %s to Redis", record.model)
+            self._unsaved[record.id] = record
+        await self.shared.release(self.shared.lock_name(key), record.id)
 
     async def _announce(self, pull: Pull, *, success: bool) -> None:
         try:

@@ -18,8 +18,10 @@ from mcp.types import ToolAnnotations
 from server.app_ui import tool_meta
 from server.arguments import strict
 from server.errors import as_tool_errors
+from server.hosts import HostUse, with_host_argument
 from server.settings import Settings
-from server.toolsets import inference, library, modelfile, models, packaging, registry, web
+from server.tools_api import host_specs
+from server.toolsets import hosts, inference, library, modelfile, models, packaging, registry, web
 
 
 def _hints(
@@ -162,6 +164,30 @@ TOOLS: tuple[ToolSpec, ...] = (
 )  # fmt: skip
 
 
+# With several hosts: which tools take `host` and what it means (route: where a model runs,
+# target: the host a change is made on, filter: which host's pulls), and the tools that answer
+# for every host at once. With one host neither applies: the tools are published as they were.
+HOST_USES: dict[str, HostUse] = {
+    "show_model": "route",
+    "generate": "route",
+    "chat": "route",
+    "embed": "route",
+    "copy_model": "target",
+    "delete_model": "target",
+    "pull_model": "target",
+    "push_model": "target",
+    "cancel_pull": "target",
+    "create_model": "target",
+    "package_adapter": "target",
+    "pull_status": "filter",
+}
+ON_EVERY_HOST: dict[str, Callable[..., Awaitable[Any]]] = {
+    "list_models": hosts.list_models,
+    "list_running": hosts.list_running,
+    "ollama_status": hosts.ollama_status,
+}
+
+
 def offered(spec: ToolSpec, settings: Settings) -> bool:
     """The one predicate: in a chosen toolset, not a write in read-only mode, push only when
     allowed."""
@@ -174,26 +200,38 @@ def offered(spec: ToolSpec, settings: Settings) -> bool:
 
 def register_tools(server: MCPServer[Any], settings: Settings) -> None:
     """Add every offered tool to `server`."""
+    names = [h.name for h in host_specs(settings.ollama_hosts)] if settings.ollama_hosts else []
+    several = len(names) > 1
     for spec in TOOLS:
-        if offered(spec, settings):
-            add_tool(server, spec, meta=tool_meta(spec.name))
+        if not offered(spec, settings):
+            continue
+        fn = as_tool_errors(
+            spec.name, ON_EVERY_HOST.get(spec.name, spec.fn) if several else spec.fn
+        )
+        if several and spec.name in HOST_USES:
+            fn = with_host_argument(fn, HOST_USES[spec.name], names)
+        server.add_tool(
+            fn,
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            annotations=spec.annotations,
+            meta=tool_meta(spec.name),
+        )
+        tool = tighten(server, spec.name)
+        if several and spec.name in HOST_USES:
+            tool.fn_metadata.output_schema = with_host_output(tool.fn_metadata.output_schema)
 
 
-def add_tool(server: MCPServer[Any], spec: ToolSpec, meta: dict[str, Any] | None = None) -> None:
-    """`spec` as a published tool: its errors as tool errors, a compact schema, and unknown
-    arguments refused."""
-    server.add_tool(
-        as_tool_errors(spec.name, spec.fn),
-        name=spec.name,
-        title=spec.title,
-        description=spec.description,
-        annotations=spec.annotations,
-        meta=meta,
-    )
-    tighten(server, spec.name)
+def with_host_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The output schema with the `host` every answer on one of several hosts carries."""
+    if schema is None or "properties" not in schema:
+        return schema
+    host = {"type": "string", "description": "The host that answered"}
+    return {**schema, "properties": {**schema["properties"], "host": host}}
 
 
-def tighten(server: MCPServer[Any], name: str) -> None:
+def tighten(server: MCPServer[Any], name: str) -> Any:
     """The published tool `name` with a compact schema, refusing unknown arguments."""
     # The SDK offers no public hook for the published schema; its tool manager is the one
     # place it keeps it. Arguments are still validated by the full pydantic model.
@@ -201,6 +239,7 @@ def tighten(server: MCPServer[Any], name: str) -> None:
     assert tool is not None
     tool.parameters = compact_schema(tool.parameters)
     tool.fn_metadata = strict(tool.fn_metadata, name)  # unknown arguments refused
+    return tool
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:

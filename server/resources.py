@@ -7,6 +7,11 @@
     ollama://status                     reachable or not, version, cache, allowed folders (JSON)
     ollama://library                    the models Ollama recommends, marked installed (JSON)
     ollama://pulls                      pulls running or recently ended (JSON)
+    ollama://hosts                      each Ollama host: reachable, version, models, loaded, VRAM
+
+With several hosts configured, ollama://models is the merged list (each model once, with its
+hosts), ollama://running and ollama://status are per host, and a model's metadata comes from
+the host the model is routed to; completions offer the names of every host.
 
 Model names hold `/` and `:`, so the templates use RFC 6570 `{+name}`. Completions of a model
 argument come from the cached model list, so they cost Ollama nothing.
@@ -29,8 +34,9 @@ from mcp.types import (
 from server.errors import error_text
 from server.notifications import MODELS_URI, PULLS_URI, RUNNING_URI, STATUS_URI
 from server.pull_records import PullsReport
-from server.state import AppState, StateHolder
+from server.state import HOSTS_URI, AppState, StateHolder
 from server.tools_api import ModelNotFound, OllamaError
+from server.toolsets.hosts import hosted_list, hosts_report, running_on_hosts, status_on_hosts
 from server.toolsets.library import library
 from server.toolsets.models import model_details, model_list, modelfile_text, running_list, status
 
@@ -54,14 +60,19 @@ def register_resources(server: MCPServer[AppState], holder: StateHolder) -> None
     @server.resource(MODELS_URI, title="Installed models", mime_type=JSON)
     async def models() -> str:
         async def read() -> str:
-            return model_list(await holder.get().catalog.list_models()).model_dump_json()
+            state = holder.get()
+            if state.fleet.several:
+                return hosted_list(await state.fleet.list_models()).model_dump_json()
+            return model_list(await state.catalog.list_models()).model_dump_json()
 
         return await _guard(MODELS_URI, read())
 
     @server.resource(f"{MODELS_URI}/{{+name}}/modelfile", title="Modelfile", mime_type="text/plain")
     async def modelfile(name: str) -> str:
         async def read() -> str:
-            shown = await holder.get().catalog.get_model_metadata(name)
+            state = holder.get()
+            host = await state.fleet.route(name)
+            shown = await host.catalog.get_model_metadata(name)
             return modelfile_text(shown.value, name)
 
         return await _guard(f"{MODELS_URI}/{name}/modelfile", read())
@@ -69,7 +80,9 @@ def register_resources(server: MCPServer[AppState], holder: StateHolder) -> None
     @server.resource(f"{MODELS_URI}/{{+name}}", title="Model metadata", mime_type=JSON)
     async def model(name: str) -> str:
         async def read() -> str:
-            details = await model_details(holder.get(), name, ["template", "license"])
+            state = holder.get()
+            host = await state.fleet.route(name)
+            details = await model_details(state, name, ["template", "license"], host)
             return details.model_dump_json()
 
         return await _guard(f"{MODELS_URI}/{name}", read())
@@ -77,7 +90,10 @@ def register_resources(server: MCPServer[AppState], holder: StateHolder) -> None
     @server.resource(RUNNING_URI, title="Loaded models", mime_type=JSON)
     async def running() -> str:
         async def read() -> str:
-            return (await running_list(holder.get())).model_dump_json()
+            state = holder.get()
+            if state.fleet.several:
+                return (await running_on_hosts(state)).model_dump_json()
+            return (await running_list(state)).model_dump_json()
 
         return await _guard(RUNNING_URI, read())
 
@@ -85,7 +101,10 @@ def register_resources(server: MCPServer[AppState], holder: StateHolder) -> None
     async def ollama_status() -> str:
         async def read() -> str:
             state = holder.get()
-            return (await status(state, list(state.settings.allow_dirs))).model_dump_json()
+            roots = list(state.settings.allow_dirs)
+            if state.fleet.several:
+                return (await status_on_hosts(state, roots)).model_dump_json()
+            return (await status(state, roots)).model_dump_json()
 
         return await _guard(STATUS_URI, read())
 
@@ -98,7 +117,16 @@ def register_resources(server: MCPServer[AppState], holder: StateHolder) -> None
 
     @server.resource(PULLS_URI, title="Pulls", mime_type=JSON)
     async def pulls() -> str:
-        return PullsReport(pulls=holder.get().pulls.records()).model_dump_json()
+        state = holder.get()
+        records = [r for pulls in state.host_pulls.values() for r in await pulls.records()]
+        return PullsReport(pulls=records).model_dump_json()
+
+    @server.resource(HOSTS_URI, title="Ollama hosts", mime_type=JSON)
+    async def hosts() -> str:
+        async def read() -> str:
+            return (await hosts_report(holder.get())).model_dump_json()
+
+        return await _guard(HOSTS_URI, read())
 
 
 def register_completions(server: MCPServer[AppState], holder: StateHolder) -> None:
@@ -121,7 +149,10 @@ def register_completions(server: MCPServer[AppState], holder: StateHolder) -> No
 
 
 async def installed_names(state: AppState) -> list[str]:
-    """Installed model names from the cached list; none when nothing can be read."""
+    """Installed model names from the cached lists (of every host, each name once); none when
+    nothing can be read."""
+    if state.fleet.several:
+        return [m.name for m in hosted_list(await state.fleet.list_models()).models]
     try:
         found = await state.catalog.list_models()
     except OllamaError:

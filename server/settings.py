@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from server.tools_api import host_specs, split_hosts
+
 Transport = Literal["stdio", "streamable-http"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 Command = Literal["serve", "doctor", "config"]
@@ -22,10 +24,14 @@ DEFAULT_TOOLSETS = tuple(name for name in TOOLSETS if name != "web")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_CACHE_TTL = 24 * 3600.0
 DEFAULT_PULL_HISTORY = 3600.0
+DEFAULT_STATE_PREFIX = "ollama-mcp:"
+DEFAULT_STATE_LOCK_SECONDS = 15.0
+STATE_SCHEMES = ("redis://", "rediss://")
 
 # flag destination -> environment twin
 ENV_TWINS: Mapping[str, str] = {
     "ollama_host": "OLLAMA_HOST",
+    "ollama_hosts": "OLLAMA_MCP_HOSTS",
     "allow_dirs": "OLLAMA_MCP_ALLOW_DIRS",
     "read_only": "OLLAMA_MCP_READ_ONLY",
     "toolsets": "OLLAMA_MCP_TOOLSETS",
@@ -39,6 +45,10 @@ ENV_TWINS: Mapping[str, str] = {
     "http_port": "OLLAMA_MCP_HTTP_PORT",
     "stateless": "OLLAMA_MCP_STATELESS",
     "auth_token": "OLLAMA_MCP_AUTH_TOKEN",
+    "state_url": "OLLAMA_MCP_STATE_URL",
+    "state_password": "OLLAMA_MCP_STATE_PASSWORD",
+    "state_prefix": "OLLAMA_MCP_STATE_PREFIX",
+    "state_lock_seconds": "OLLAMA_MCP_STATE_LOCK_SECONDS",
 }
 
 
@@ -50,6 +60,8 @@ class SettingsError(ValueError):
 class Settings:
     command: Command = "serve"
     ollama_host: str | None = None  # None: the connector's own OLLAMA_HOST/default rule
+    # Several hosts, or one named: `[name=]URL` specs, default first (empty: ollama_host alone).
+    ollama_hosts: tuple[str, ...] = ()
     allow_dirs: tuple[Path, ...] = ()
     read_only: bool = False
     toolsets: tuple[str, ...] = DEFAULT_TOOLSETS
@@ -63,6 +75,11 @@ class Settings:
     http_port: int = 8000
     stateless: bool = False
     auth_token: str | None = field(default=None, repr=False)  # never in logs or reprs
+    # Shared state for replicas (Redis); None: sqlite and files on this machine, as always.
+    state_url: str | None = field(default=None, repr=False)  # may hold a password
+    state_password: str | None = field(default=None, repr=False)
+    state_prefix: str = DEFAULT_STATE_PREFIX
+    state_lock_seconds: float = DEFAULT_STATE_LOCK_SECONDS  # how long a dead replica's lock lasts
     # subcommand arguments
     json_output: bool = False  # doctor --json
     client: str | None = None  # config CLIENT
@@ -94,9 +111,11 @@ def _settings(given: Mapping[str, object], env: Mapping[str, str]) -> Settings:
         raw_dirs = env.get(ENV_TWINS["allow_dirs"], "")
         allow = tuple(Path(d).expanduser() for d in raw_dirs.split(os.pathsep) if d.strip())
     cache_dir = value("cache_dir")
+    single, hosts = _ollama_hosts(given.get("ollama_host"), env)
     return Settings(
         command=str(given.get("command") or "serve"),  # type: ignore[arg-type]
-        ollama_host=value("ollama_host"),
+        ollama_host=single if single is not None else value("ollama_host"),
+        ollama_hosts=hosts,
         allow_dirs=allow,
         read_only=_flag(given.get("read_only"), env, "read_only"),
         toolsets=_toolsets(value("toolsets")),
@@ -110,9 +129,31 @@ def _settings(given: Mapping[str, object], env: Mapping[str, str]) -> Settings:
         http_port=int(_number(value("http_port"), "port", 8000)),
         stateless=_flag(given.get("stateless"), env, "stateless"),
         auth_token=value("auth_token"),
+        state_url=_state_url(value("state_url")),
+        state_password=value("state_password"),
+        state_prefix=_state_prefix(value("state_prefix")),
+        state_lock_seconds=_number(
+            value("state_lock_seconds"), "state lock seconds", DEFAULT_STATE_LOCK_SECONDS
+        ),
         json_output=bool(given.get("json_output")),
         client=str(given["client"]) if given.get("client") else None,
     )
+
+
+def _ollama_hosts(given: object, env: Mapping[str, str]) -> tuple[str | None, tuple[str, ...]]:
+    """`--ollama-host` (repeatable) over `OLLAMA_MCP_HOSTS`. One bare URL is today's single
+    host (checked where it is used, as always); several, or a named one, are checked here."""
+    specs = list(given) if isinstance(given, list) else []
+    specs = specs or split_hosts(env.get(ENV_TWINS["ollama_hosts"], ""))
+    if not specs:
+        return None, ()
+    if len(specs) == 1 and "=" not in specs[0]:
+        return specs[0], ()
+    try:
+        host_specs(specs)
+    except ValueError as exc:
+        raise SettingsError(f"--ollama-host / {ENV_TWINS['ollama_hosts']}: {exc}") from None
+    return None, tuple(specs)
 
 
 def _flag(given: object, env: Mapping[str, str], name: str) -> bool:
@@ -157,6 +198,22 @@ def _number(raw: str | None, what: str, default: float) -> float:
     return number
 
 
+def _state_url(raw: str | None) -> str | None:
+    if raw is not None and not raw.startswith(STATE_SCHEMES):
+        raise SettingsError(
+            f"state URL {raw.split('@')[-1]!r}: use redis://HOST:PORT/DB, or rediss:// for TLS"
+        )
+    return raw
+
+
+def _state_prefix(raw: str | None) -> str:
+    if raw is None:
+        return DEFAULT_STATE_PREFIX
+    if not raw.strip() or any(c.isspace() for c in raw):
+        raise SettingsError(f"state prefix {raw!r}: use a word without spaces, e.g. team-a:")
+    return raw
+
+
 def _log_level(raw: str | None) -> LogLevel:
     level = (raw or "WARNING").upper()
     if level not in LOG_LEVELS:
@@ -192,7 +249,14 @@ def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
     """The flags every command takes; SUPPRESS keeps a subcommand from resetting a flag given
     before it (`ollama-mcp --read-only serve`)."""
     add = parser.add_argument
-    add("--ollama-host", default=default, help="Ollama's address (env OLLAMA_HOST)")
+    add(
+        "--ollama-host",
+        action="append",
+        default=default,
+        metavar="[NAME=]URL",
+        help="Ollama's address (env OLLAMA_HOST); repeat for several hosts, the first the "
+        "default (env OLLAMA_MCP_HOSTS, comma-separated)",
+    )
     add(
         "--allow-dir",
         dest="allow_dirs",
@@ -252,4 +316,22 @@ def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
         "--auth-token",
         default=default,
         help="bearer token for streamable-http (env OLLAMA_MCP_AUTH_TOKEN)",
+    )
+    add(
+        "--state-url",
+        default=default,
+        metavar="URL",
+        help="share state between replicas in Redis: redis://HOST:PORT/DB or rediss:// "
+        "(env OLLAMA_MCP_STATE_URL; password in it or in OLLAMA_MCP_STATE_PASSWORD)",
+    )
+    add(
+        "--state-prefix",
+        default=default,
+        help=f"prefix of every Redis key (default {DEFAULT_STATE_PREFIX})",
+    )
+    add(
+        "--state-lock-seconds",
+        default=default,
+        metavar="SECONDS",
+        help="how soon a dead replica's pulls are declared lost (default 15)",
     )

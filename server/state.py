@@ -1,28 +1,36 @@
-"""What one server process holds: the settings, one Ollama client, one metadata cache and its
-catalog, one digest cache, the pulls and the broadcast to clients. Made once per process by the
+"""What one server process holds: the settings, one metadata cache, one digest cache, the fleet
+of Ollama hosts (one client and catalog each; `client`, `catalog` and `pulls` are the default
+host's), the pulls of each host and the broadcast to clients. Made once per process by the
 lifespan in `server.app`."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import Context
-from mcp.server.subscriptions import InMemorySubscriptionBus
 
-from server.notifications import Broadcast
+from server.notifications import Broadcast, LocalBus
 from server.pull_records import PullHistory
 from server.pulls import PullRegistry
+from server.replicas.pulls import SharedPulls
+from server.replicas.shared import SharedState
 from server.settings import Settings
 from server.tools_api import (
     DigestCache,
+    Fleet,
+    FleetHost,
     MetadataCache,
     ModelCatalog,
     OllamaClient,
     default_cache_dir,
+    host_specs,
 )
+
+HOSTS_URI = "ollama://hosts"
 
 
 @dataclass
@@ -34,40 +42,102 @@ class AppState:
     digests: DigestCache
     pulls: PullRegistry
     broadcast: Broadcast
+    fleet: Fleet
+    host_pulls: dict[str, PullRegistry]  # by host name
+    shared: SharedState | None = None  # the replicas' shared state, with --state-url
+
+    def pulls_on(self, host: FleetHost) -> PullRegistry:
+        return self.host_pulls[host.name]
 
 
 @asynccontextmanager
 async def open_state(
-    settings: Settings, broadcast: Broadcast | None = None
+    settings: Settings, broadcast: Broadcast | None = None, shared: SharedState | None = None
 ) -> AsyncIterator[AppState]:
     """`broadcast` reaches clients from outside requests (background pulls); it should carry
-    the bus the server was built with."""
-    cache = MetadataCache(settings.cache_dir, ttl=settings.cache_ttl)
+    the bus the server was built with. With `shared`, Redis must answer (else
+    `SharedStateUnavailable`), and the metadata cache lives there."""
+    async with AsyncExitStack() as stack:
+        if shared is not None:
+            await stack.enter_async_context(shared.running())
+        async with _open_state(settings, broadcast, shared) as state:
+            yield state
+
+
+@asynccontextmanager
+async def _open_state(
+    settings: Settings, broadcast: Broadcast | None, shared: SharedState | None
+) -> AsyncIterator[AppState]:
+    store = shared.cache_store if shared is not None else None
+    cache = MetadataCache(settings.cache_dir, ttl=settings.cache_ttl, store=store)
     digests = DigestCache(settings.cache_dir)
-    client = OllamaClient(settings.ollama_host)
-    catalog = ModelCatalog(client, cache)
-    broadcast = broadcast or Broadcast(InMemorySubscriptionBus())
-    pulls = PullRegistry(
-        open_stream=lambda name, insecure: client.pull_stream(name, insecure=insecure),
-        on_end=catalog.invalidate,
-        history=PullHistory(settings.cache_dir or default_cache_dir(), settings.pull_history),
-        broadcast=broadcast,
-    )
+    broadcast = broadcast or Broadcast(LocalBus())
+    folder = settings.cache_dir or default_cache_dir()
+    # No hosts listed: the one host is --ollama-host or OLLAMA_HOST, as before there were several.
+    specs = host_specs(settings.ollama_hosts, settings.ollama_host)
+    several = len(specs) > 1
+    hosts: list[FleetHost] = []
+    host_pulls: dict[str, PullRegistry] = {}
+    for spec in specs:
+        client = OllamaClient(spec.url)
+        # The cache key holds the host's name: a model on two hosts is two entries.
+        catalog = ModelCatalog(client, cache, cache_host=f"{spec.name}={client.base_url}")
+        hosts.append(FleetHost(spec, client, catalog))
+        host_pulls[spec.name] = _pulls(
+            client,
+            catalog,
+            folder / "hosts" / spec.name if several else folder,
+            settings,
+            broadcast,
+            shared.pulls(f"{spec.name}={client.base_url}", settings.pull_history)
+            if shared
+            else None,
+        )
+
+    async def announce(_: FleetHost) -> None:
+        await broadcast.updated(HOSTS_URI, "ollama://status")
+
+    fleet = Fleet(hosts, on_change=announce)
+    default = hosts[0]
     try:
-        async with pulls.running():
+        async with AsyncExitStack() as stack:
+            for pulls in host_pulls.values():
+                await stack.enter_async_context(pulls.running())
+            await stack.enter_async_context(fleet.running())
             yield AppState(
                 settings=settings,
-                client=client,
+                client=default.client,
                 cache=cache,
-                catalog=catalog,
+                catalog=default.catalog,
                 digests=digests,
-                pulls=pulls,
+                pulls=host_pulls[default.name],
                 broadcast=broadcast,
+                fleet=fleet,
+                host_pulls=host_pulls,
+                shared=shared,
             )
     finally:
-        await client.aclose()
+        for host in hosts:
+            await host.client.aclose()
         cache.close()
         digests.close()
+
+
+def _pulls(
+    client: OllamaClient,
+    catalog: ModelCatalog,
+    folder: Path,
+    settings: Settings,
+    broadcast: Broadcast,
+    shared: SharedPulls | None,
+) -> PullRegistry:
+    return PullRegistry(
+        open_stream=lambda name, insecure: client.pull_stream(name, insecure=insecure),
+        on_end=catalog.invalidate,
+        history=PullHistory(folder, settings.pull_history),
+        broadcast=broadcast,
+        shared=shared,
+    )
 
 
 class StateHolder:

@@ -55,19 +55,31 @@ from tools.catalog.cache import AnswerSource
 from tools.catalog.library import LibraryModel, library_models
 from tools.errors import (
     START_OLLAMA_HINT,
+    AmbiguousHost,
     CloudDisabled,
     CloudUnreachable,
     CreatePlanError,
     EndpointMissing,
+    HostDown,
+    ModelOnNoHost,
     NotARegularFile,
+    SharedStateUnavailable,
     SignInRequired,
+    UnknownHost,
     UnrepresentableValueError,
 )
+from tools.fleet import Fleet, FleetHost, HostSpec, MergedModel, host_specs, merge_lists
+from tools.fleet.config import split_hosts
+from tools.fleet.fleet import HostListing
 from tools.local.path_gate import open_regular
 from tools.modelfile.document import from_show, render
 from tools.modelfile.parameters import show_parameter_texts
 from tools.shared.cache_dir import default_cache_dir
 from tools.shared.suggest import did_you_mean
+from tools.state.cache_store import RedisCacheStore
+from tools.state.channels import Channels
+from tools.state.link import RedisLink, redacted, sync_ping, text, unavailable_at_start
+from tools.state.lock import RELEASED, SharedLocks
 from tools.version import VERSION
 
 __all__ = [
@@ -75,13 +87,16 @@ __all__ = [
     "HOST_ENV",
     "JSON_CREATE_VERSION",
     "MAX_SEARCH_RESULTS",
+    "RELEASED",
     "START_OLLAMA_HINT",
     "VERSION",
     "AdapterBaseMismatch",
     "AllowedRoots",
+    "AmbiguousHost",
     "AnswerSource",
     "BaseModelNotInstalled",
     "Cached",
+    "Channels",
     "ChatResponse",
     "CloudDisabled",
     "CloudStatus",
@@ -91,15 +106,22 @@ __all__ = [
     "DigestCache",
     "EndpointMissing",
     "FileChangedDuringUpload",
+    "Fleet",
+    "FleetHost",
     "GenerateResponse",
+    "HostDown",
+    "HostListing",
+    "HostSpec",
     "InvalidAdapter",
     "InvalidInput",
     "InvalidModelName",
     "LibraryModel",
     "LocalPathError",
+    "MergedModel",
     "MetadataCache",
     "ModelCatalog",
     "ModelNotFound",
+    "ModelOnNoHost",
     "ModelSummary",
     "ModelfileError",
     "NotARegularFile",
@@ -113,11 +135,16 @@ __all__ = [
     "ParameterError",
     "ProgressResponse",
     "PushFailed",
+    "RedisCacheStore",
+    "RedisLink",
     "RunningModel",
     "ServerBusy",
+    "SharedLocks",
+    "SharedStateUnavailable",
     "ShowResponse",
     "SignInRequired",
     "StreamInterrupted",
+    "UnknownHost",
     "UnrepresentableValueError",
     "UnsupportedServer",
     "create_model",
@@ -125,12 +152,19 @@ __all__ = [
     "did_you_mean",
     "from_show",
     "generate_modelfile",
+    "host_specs",
     "library_models",
+    "merge_lists",
     "open_regular",
     "package_adapter",
     "parse_model_name",
+    "redacted",
     "render",
     "resolve_base_url",
     "show_parameter_texts",
+    "split_hosts",
+    "sync_ping",
+    "text",
+    "unavailable_at_start",
     "without_connect_retries",
 ]

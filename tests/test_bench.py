@@ -18,6 +18,8 @@ CONNECTOR_FIGURES = {
     "digest_cache",
     "upload_memory",
     "metadata_cache",
+    "fleet_routing",
+    "fleet_list",
 }
 MCP_FIGURES = {
     "mcp_call_overhead",
@@ -31,6 +33,8 @@ MCP_FIGURES = {
     "mcp_packaging",
     "mcp_packaging_again",
     "mcp_packaging_memory",
+    "mcp_replicas_list",
+    "mcp_replicas_record",
 }
 
 

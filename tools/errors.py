@@ -2,7 +2,8 @@
 
     OllamaError
     ├── OllamaUnavailable          ConnectionError: nothing answers at the base URL
-    │   └── StreamInterrupted      the connection closed before a stream reached its last line
+    │   ├── StreamInterrupted      the connection closed before a stream reached its last line
+    │   └── HostDown               one host of several is down (marked so, probed, skipped)
     ├── NotConnected               ConnectionError: the connector's last connect() was refused
     ├── OllamaTimeout              TimeoutError: a configured timeout ran out
     ├── ProtocolError              a reply Ollama would not send (bad NDJSON line, bad JSON)
@@ -11,6 +12,8 @@
     │   ├── InvalidArgument        an argument out of range, or two that exclude each other
     │   │   └── InvalidMetadata    the seed's upload metadata: a key missing, unknown or mistyped
     │   ├── InvalidHost            a host or OLLAMA_HOST that cannot be an Ollama address
+    │   ├── UnknownHost            a tool's host that is not configured (the names listed)
+    │   ├── AmbiguousHost          a change of a model on several hosts, without naming one
     │   ├── InvalidModelName       fails Ollama's name grammar
     │   ├── NotPushable            a name without the ollama.com namespace a push needs
     │   ├── InvalidDigest          a blob digest not of the form sha256:<64 hex>
@@ -36,6 +39,7 @@
     │   ├── PathNotFound           FileNotFoundError: an allowed path that does not exist
     │   ├── NotADirectory          NotADirectoryError: a folder was needed
     │   └── PathUnresolvable       a symlink loop, or a path too long to resolve
+    ├── ModelOnNoHost              LookupError: no host that answers has the model
     ├── OllamaAPIError             RuntimeError: Ollama answered with an error (status, message)
     │   ├── ModelNotFound          also LookupError: not installed (or not in the registry)
     │   │   └── BaseModelNotInstalled  also ValueError: the adapter's base is not installed
@@ -48,6 +52,7 @@
     │       ├── SignInRequired     401: Ollama is not signed in to ollama.com (`ollama signin`)
     │       └── CloudUnreachable   502: Ollama could not reach ollama.com
     ├── ClientClosed               RuntimeError: a request on a client after its aclose()
+    ├── SharedStateUnavailable     ConnectionError: the shared state store (Redis) does not answer
     ├── FileChangedDuringUpload    RuntimeError: a file changed while it was hashed or uploaded
     └── PushFailed                 RuntimeError: the model was created, but pushing it failed
 
@@ -150,6 +155,14 @@ class InvalidMetadata(InvalidArgument):
 
 class InvalidHost(InvalidInput):
     """A host (or `OLLAMA_HOST`) that cannot be the address of an Ollama server."""
+
+
+class UnknownHost(InvalidInput):
+    """A tool named a host that is not configured; the text lists the configured ones."""
+
+
+class AmbiguousHost(InvalidInput):
+    """A change of a model present on several hosts, without saying on which."""
 
 
 class InvalidModelName(InvalidInput):
@@ -456,6 +469,20 @@ class ClientClosed(OllamaError, RuntimeError):
         super().__init__(f"the client for {url} has been closed; make a new one to send requests")
 
 
+class SharedStateUnavailable(OllamaError, ConnectionError):
+    """The Redis that replicas share state through cannot be reached (or refused us). Only work
+    that needs state shared by the replicas fails with it; reads go to Ollama instead."""
+
+    def __init__(self, where: str, detail: str) -> None:
+        self.where = where
+        self.detail = detail
+        super().__init__(
+            f"the shared state store at {where} cannot be reached ({detail}): this needs state "
+            "shared by every replica, so it was not done; try again once Redis is back "
+            "(ollama_status shows it), or check --state-url / OLLAMA_MCP_STATE_URL"
+        )
+
+
 class FileChangedDuringUpload(OllamaError, RuntimeError):
     """The file changed while (or after) it was hashed: Ollama would not get what is on disk."""
 
@@ -482,3 +509,21 @@ class PushFailed(OllamaError, RuntimeError):
             f"model {report.model!r} was created (digest {report.digest}), but pushing it "
             f"failed: {cause}; push it again once the cause is fixed"
         )
+
+
+class HostDown(OllamaUnavailable):
+    """One of several hosts does not answer: it is marked down, probed in the background, and
+    left out of routing until it answers again. The text names it and says what to do."""
+
+    def __init__(self, host: str, url: str, message: str) -> None:
+        self.host = host
+        self.url = url
+        OllamaError.__init__(self, message)
+
+
+class ModelOnNoHost(OllamaError, LookupError):
+    """No host that answers has the model; the text names the hosts and how to pull it."""
+
+    def __init__(self, model: str, message: str) -> None:
+        self.model = model
+        super().__init__(message)

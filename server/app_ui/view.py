@@ -16,6 +16,7 @@ import mcp.types as types
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel
 
+from server.hosts import chosen_pulls
 from server.pull_records import PullRecord
 from server.registry import TOOLS, ToolSpec, offered
 from server.results import tool_result
@@ -99,6 +100,11 @@ async def running(state: AppState) -> list[RunningEntry] | None:
         return None
 
 
+async def pulls(state: AppState) -> list[PullRecord]:
+    """Every host's pulls, as `pull_status` without a name gives them."""
+    return [record for registry in chosen_pulls(state) for record in await registry.records()]
+
+
 async def view(state: AppState, last_package: Packaged | None) -> LibraryView:
     settings = state.settings
     found = await installed(state) if is_offered("list_models", settings) else None
@@ -107,7 +113,7 @@ async def view(state: AppState, last_package: Packaged | None) -> LibraryView:
         source=found.source if found else None,
         cached_at=found.cached_at if found else None,
         running=await running(state) if is_offered("list_running", settings) else None,
-        pulls=state.pulls.records(None) if is_offered("pull_status", settings) else None,
+        pulls=await pulls(state) if is_offered("pull_status", settings) else None,
         last_package=last_package,
         actions=actions(settings),
     )

@@ -17,6 +17,7 @@ from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from server.hosts import routed
 from server.progress import ProgressReporter, heartbeat
 from server.results import tool_result
 from server.roots import allowed_roots, roots_for_images
@@ -123,16 +124,17 @@ async def generate(
     text: list[str] = []
     thought: list[str] = []
     last: GenerateResponse | None = None
-    stream = state.client.generate_stream(
-        model, prompt, system=system, options=options, format=format, think=think,
-        images=pictures, keep_alive=keep_alive,
-    )  # fmt: skip
-    async with heartbeat(reporter, _waiting(model)), aclosing(stream) as chunks:
-        async for chunk in chunks:
-            last = chunk
-            text.append(chunk.response)
-            thought.append(chunk.thinking or "")
-            await reporter.report(len(text), None, f"{model}: {len(text)} chunks")
+    async with routed(state, model) as host:
+        stream = host.client.generate_stream(
+            model, prompt, system=system, options=options, format=format, think=think,
+            images=pictures, keep_alive=keep_alive,
+        )  # fmt: skip
+        async with heartbeat(reporter, _waiting(model)), aclosing(stream) as chunks:
+            async for chunk in chunks:
+                last = chunk
+                text.append(chunk.response)
+                thought.append(chunk.thinking or "")
+                await reporter.report(len(text), None, f"{model}: {len(text)} chunks")
     answer = "".join(text)
     result = Generated(
         model=model, response=answer, thinking="".join(thought) or None, **_metrics(last)
@@ -157,19 +159,20 @@ async def chat(
     thought: list[str] = []
     calls: list[dict[str, Any]] = []
     last: ChatResponse | None = None
-    stream = state.client.chat_stream(
-        model, messages, tools=tools, format=format, options=options, keep_alive=keep_alive,
-        think=think,
-    )  # fmt: skip
-    async with heartbeat(reporter, _waiting(model)), aclosing(stream) as chunks:
-        async for chunk in chunks:
-            last = chunk
-            content.append(chunk.message.content)
-            thought.append(chunk.message.thinking or "")
-            calls.extend(
-                call.model_dump(exclude_none=True) for call in chunk.message.tool_calls or []
-            )
-            await reporter.report(len(content), None, f"{model}: {len(content)} chunks")
+    async with routed(state, model) as host:
+        stream = host.client.chat_stream(
+            model, messages, tools=tools, format=format, options=options, keep_alive=keep_alive,
+            think=think,
+        )  # fmt: skip
+        async with heartbeat(reporter, _waiting(model)), aclosing(stream) as chunks:
+            async for chunk in chunks:
+                last = chunk
+                content.append(chunk.message.content)
+                thought.append(chunk.message.thinking or "")
+                calls.extend(
+                    call.model_dump(exclude_none=True) for call in chunk.message.tool_calls or []
+                )
+                await reporter.report(len(content), None, f"{model}: {len(content)} chunks")
     reply = ChatReply(
         model=model,
         content="".join(content),
@@ -190,7 +193,8 @@ async def embed(
     ctx: Context,
 ) -> Annotated[types.CallToolResult, Embeddings]:
     local_only(model, "embed")
-    answer = await app_state(ctx).client.embed(model, input)
+    async with routed(app_state(ctx), model) as host:
+        answer = await host.client.embed(model, input)
     dimensions = len(answer.embeddings[0]) if answer.embeddings else 0
     result = Embeddings(model=model, embeddings=answer.embeddings, dimensions=dimensions)
     return tool_result(

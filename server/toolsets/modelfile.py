@@ -9,6 +9,7 @@ from mcp.server.mcpserver import Context, Resolve
 from pydantic import BaseModel, Field
 
 from server.changes import changing
+from server.hosts import targeted
 from server.notifications import announce_model_changes
 from server.progress import LayeredTotals, ProgressReporter, heartbeat, human_bytes
 from server.results import tool_result
@@ -70,11 +71,12 @@ async def create_model_tool(
     gate = allowed_roots(state.settings.allow_dirs, roots)
     relay = PackagingRelay(ProgressReporter(ctx.report_progress))
     async with (
-        changing(state, name),
+        targeted(state) as host,
+        changing(host, name),
         heartbeat(relay.reporter, lambda s: f"creating {name} ({s:.0f} s)"),
     ):
         result = await create_model(
-            state.client,
+            host.client,
             name,
             modelfile=modelfile,
             modelfile_path=modelfile_path,

@@ -11,6 +11,7 @@ from mcp.server.mcpserver import Context, Resolve
 from pydantic import BaseModel, Field
 
 from server.changes import changing
+from server.hosts import requested_host, routed, targeted
 from server.notifications import announce_model_changes
 from server.progress import human_bytes
 from server.results import tool_result
@@ -20,6 +21,7 @@ from server.tools_api import (
     AnswerSource,
     Cached,
     CloudStatus,
+    FleetHost,
     ModelSummary,
     OllamaError,
     RunningModel,
@@ -110,6 +112,7 @@ class Status(BaseModel):
     # From /api/status; None when not reported (Ollama before 0.16.2, or unreachable).
     cloud_disabled: bool | None = None
     cloud_disabled_by: str | None = None  # env (OLLAMA_NO_CLOUD), config (server.json), both
+    shared_state: str | None = None  # with --state-url: the Redis replicas share, and its health
 
 
 # --- shared with the resources ---------------------------------------------------------------
@@ -117,25 +120,27 @@ class Status(BaseModel):
 
 def model_list(found: Cached[list[ModelSummary]]) -> ModelList:
     return ModelList(
-        models=[
-            ModelEntry(
-                name=m.name,
-                size=m.size,
-                family=m.details.family,
-                parameter_size=m.details.parameter_size,
-                quantization=m.details.quantization_level,
-                modified_at=m.modified_at,
-                digest=m.digest,
-            )
-            for m in found.value
-        ],
-        source=found.source,
-        cached_at=found.cached_at,
+        models=[entry_of(m) for m in found.value], source=found.source, cached_at=found.cached_at
     )
 
 
-async def model_details(state: AppState, name: str, include: list[Include]) -> ModelDetails:
-    found = await state.catalog.get_model_metadata(name)
+def entry_of(m: ModelSummary) -> ModelEntry:
+    return ModelEntry(
+        name=m.name,
+        size=m.size,
+        family=m.details.family,
+        parameter_size=m.details.parameter_size,
+        quantization=m.details.quantization_level,
+        modified_at=m.modified_at,
+        digest=m.digest,
+    )
+
+
+async def model_details(
+    state: AppState, name: str, include: list[Include], on: FleetHost | None = None
+) -> ModelDetails:
+    """`on`: the host to ask (default: the default host)."""
+    found = await (on or state).catalog.get_model_metadata(name)
     show = found.value
     info = show.model_info
     return ModelDetails(
@@ -181,10 +186,10 @@ def _parameters(shown: str) -> dict[str, list[str]]:
 
 async def running_list(state: AppState) -> RunningList:
     running = (await state.client.ps()).models
-    return RunningList(models=[_running(m) for m in running])
+    return RunningList(models=[running_entry(m) for m in running])
 
 
-def _running(m: RunningModel) -> RunningEntry:
+def running_entry(m: RunningModel) -> RunningEntry:
     return RunningEntry(
         name=m.name,
         size=m.size,
@@ -202,11 +207,12 @@ async def status(state: AppState, roots: list[Path]) -> Status:
     common: dict[str, Any] = {
         "base_url": str(state.client.base_url),
         "cache_dir": str(cache_path.parent),
-        "cache_state": "in use" if cache_path.exists() else "empty (created on first use)",
+        "cache_state": _cache_state(state),
         "allowed_roots": [str(r) for r in roots],
         "read_only": settings.read_only,
         "toolsets": list(settings.toolsets),
         "push_enabled": settings.allow_push,
+        "shared_state": await state.shared.describe() if state.shared else None,
     }
     try:
         with without_connect_retries():  # "is it up?" is answered by one attempt
@@ -231,6 +237,12 @@ async def status(state: AppState, roots: list[Path]) -> Status:
         cloud_disabled_by=cloud.source if cloud and cloud.disabled else None,
         **common,
     )
+
+
+def _cache_state(state: AppState) -> str:
+    if state.shared is not None:
+        return "metadata in Redis, shared by the replicas"
+    return "in use" if state.cache.path.exists() else "empty (created on first use)"
 
 
 async def _cloud(state: AppState) -> CloudStatus | None:
@@ -266,7 +278,9 @@ async def show_model(
     ctx: Context,
     include: Annotated[list[Include] | None, Field(description="Long texts to add")] = None,
 ) -> Annotated[types.CallToolResult, ModelDetails]:
-    details = await model_details(app_state(ctx), name, include or [])
+    state = app_state(ctx)
+    async with routed(state, name) as host:
+        details = await model_details(state, name, include or [], host)
     parts = [
         f"{details.name}: {details.family} {details.parameter_size} {details.quantization}",
         f"capabilities: {', '.join(details.capabilities) or 'none listed'}",
@@ -304,8 +318,8 @@ async def copy_model(
     ctx: Context,
 ) -> Annotated[types.CallToolResult, Changed]:
     state = app_state(ctx)
-    async with changing(state, destination):
-        await state.client.copy(source, destination)
+    async with targeted(state) as host, changing(host, destination):
+        await host.client.copy(source, destination)
     await announce_model_changes(ctx, destination)
     return tool_result(
         f"copied {source} to {destination}",
@@ -315,8 +329,9 @@ async def copy_model(
 
 async def delete_model(name: ModelName, ctx: Context) -> Annotated[types.CallToolResult, Changed]:
     state = app_state(ctx)
-    async with changing(state, name):
-        await state.client.delete(name)
+    await state.fleet.refuse_ambiguous(name, requested_host())
+    async with targeted(state) as host, changing(host, name):
+        await host.client.delete(name)
     await announce_model_changes(ctx, name)
     return tool_result(f"deleted {name}", Changed(model=name, action="deleted"))
 
@@ -335,6 +350,7 @@ async def ollama_status(
     lines = [
         head,
         f"cache: {result.cache_dir} ({result.cache_state})",
+        *([f"shared state: {result.shared_state}"] if result.shared_state else []),
         f"allowed folders: {', '.join(result.allowed_roots) or 'none'}",
         f"read-only: {'yes' if result.read_only else 'no'}; "
         f"toolsets: {', '.join(result.toolsets)}; push: {'on' if result.push_enabled else 'off'}",

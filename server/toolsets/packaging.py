@@ -10,6 +10,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from server.changes import changing
+from server.hosts import targeted
 from server.notifications import announce_model_changes
 from server.progress import ProgressReporter, heartbeat, human_bytes
 from server.results import tool_result
@@ -53,11 +54,12 @@ async def package_adapter_tool(
     gate = allowed_roots(state.settings.allow_dirs, roots)
     relay = PackagingRelay(ProgressReporter(ctx.report_progress))
     async with (
-        changing(state, name, base_model),
+        targeted(state) as host,
+        changing(host, name, base_model),
         heartbeat(relay.reporter, lambda s: f"packaging {name} ({s:.0f} s)"),
     ):
         report = await package_adapter(
-            state.client,
+            host.client,
             path,
             name,
             base_model,

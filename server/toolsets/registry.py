@@ -12,6 +12,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from server.hosts import chosen_pulls, targeted
 from server.notifications import PULLS_URI, announce_model_changes
 from server.progress import LayeredTotals, ProgressReporter, heartbeat, human_bytes
 from server.pull_records import PullRecord, PullsReport
@@ -68,7 +69,9 @@ async def pull_model(
     call follows it to its end; in the background it returns at once, saying how to follow it."""
     state = app_state(ctx)
     state.broadcast.keep(ctx)
-    pull, joined = state.pulls.start(name, insecure=insecure, background=background)
+    async with targeted(state) as host:
+        pulls = state.pulls_on(host)
+        pull, joined = await pulls.start(name, insecure=insecure, background=background)
     if background:
         record = pull.record
         outcome = PullOutcome(
@@ -84,7 +87,7 @@ async def pull_model(
             f'name "{record.model}" or the resource {PULLS_URI}; stop it with cancel_pull',
             outcome,
         )
-    record = await state.pulls.follow(pull, ProgressReporter(ctx.report_progress))
+    record = await pulls.follow(pull, ProgressReporter(ctx.report_progress))
     outcome = PullOutcome(
         model=record.model,
         action="pulled",
@@ -103,7 +106,7 @@ async def pull_status(
 ) -> Annotated[types.CallToolResult, PullsReport]:
     state = app_state(ctx)
     state.broadcast.keep(ctx)
-    records = state.pulls.records(name)
+    records = [record for pulls in chosen_pulls(state) for record in await pulls.records(name)]
     if name is not None and not records:
         raise ToolError(
             f"no pull of {name.strip()} is running or ended in the last "
@@ -119,7 +122,8 @@ async def cancel_pull(
 ) -> Annotated[types.CallToolResult, PullRecord]:
     state = app_state(ctx)
     state.broadcast.keep(ctx)
-    record = await state.pulls.cancel(name)
+    async with targeted(state) as host:
+        record = await state.pulls_on(host).cancel(name)
     return tool_result(describe_pull(record), record)
 
 
@@ -158,9 +162,10 @@ async def push_model(
 ) -> Annotated[types.CallToolResult, Transfer]:
     state = app_state(ctx)
     reporter = ProgressReporter(ctx.report_progress)
-    status, totals = await follow(
-        state.client.push_stream(name, insecure=insecure), reporter, f"pushing {name}"
-    )
+    async with targeted(state) as host:
+        status, totals = await follow(
+            host.client.push_stream(name, insecure=insecure), reporter, f"pushing {name}"
+        )
     await announce_model_changes(ctx, name)
     result = Transfer(
         model=name, action="pushed", status=status, bytes=totals.total, layers=totals.parts

@@ -26,6 +26,7 @@ async def test_resources_are_listed(connect: Connect) -> None:
         "ollama://status",
         "ollama://library",
         "ollama://pulls",
+        "ollama://hosts",
     }
     assert templates == {"ollama://models/{+name}", "ollama://models/{+name}/modelfile"}
 

@@ -134,6 +134,11 @@ class OllamaClient(CloudRoutes):
         self._transport.server_version = answer.version
         return answer.version
 
+    def forget_version(self) -> None:
+        """Ask the version afresh before the next version-dependent request: the server may
+        have been upgraded (or replaced) while it did not answer."""
+        self._transport.server_version = None
+
     async def heartbeat(self) -> None:
         """`HEAD /`: returns if Ollama answers, raises `OllamaUnavailable` if nothing does."""
         await self._transport.empty(Call("HEAD", "/"), None, idempotent=True)

@@ -25,9 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
-import anyio.to_thread
-
 from tools.catalog.cache_db import DEFAULT_BUSY_TIMEOUT, CacheDatabase, CacheEntry, CacheKey
+from tools.catalog.cache_store import CacheStore, SqliteCacheStore
 from tools.errors import OllamaUnavailable
 from tools.shared.cache_dir import default_cache_dir
 from tools.shared.singleflight import SingleFlight
@@ -85,7 +84,8 @@ class MetadataCache:
 
     One instance serves a whole process and any number of Ollama hosts; `folder` may be shared
     by several processes. `clear()` is synchronous, as the seed calls it; `aclear()` does not
-    block the event loop.
+    block the event loop. `store` replaces the sqlite file in `folder` (replicas pass the Redis
+    store they share; see `tools.catalog.cache_store`).
     """
 
     def __init__(
@@ -95,11 +95,15 @@ class MetadataCache:
         ttl: float = DEFAULT_TTL,
         clock: Clock = time.time,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        store: CacheStore | None = None,
     ) -> None:
         self.folder = Path(folder).expanduser() if folder is not None else default_cache_dir()
         self.ttl = ttl
         self.clock = clock
         self._db = CacheDatabase(self.folder / DB_FILE_NAME, busy_timeout=busy_timeout)
+        self.store: CacheStore = store if store is not None else SqliteCacheStore(self._db)
+        # A shared store is invalidated by other replicas too: a memory front would go stale.
+        self._front = not self.store.shared
         self._memory: dict[CacheKey, CacheEntry] = {}
         self._flights: SingleFlight[tuple[CacheKey, bool, str | None, bool], Cached[CacheEntry]]
         self._flights = SingleFlight()
@@ -151,16 +155,22 @@ class MetadataCache:
         previous = await self.get(key) if use_cache else None
         if previous is not None and self._is_fresh(previous, max_age, expect_digest):
             return self.wrap(previous, "cache")
-        try:
-            payload = await load()
-        except OllamaUnavailable:
-            if stale_ok:
-                previous = previous or await self.get(key)
-                if previous is not None:
-                    return self.wrap(previous, "stale")
-            raise
-        entry = CacheEntry(payload, expect_digest or "", self.clock())
-        await self._store(key, entry, epoch)
+        mark = await self.store.mark(key.host)  # before the load: what it must not overtake
+        async with self.store.filling(key):
+            if use_cache and self.store.shared:  # another replica may have filled it meanwhile
+                previous = await self.get(key) or previous
+                if previous is not None and self._is_fresh(previous, max_age, expect_digest):
+                    return self.wrap(previous, "cache")
+            try:
+                payload = await load()
+            except OllamaUnavailable:
+                if stale_ok:
+                    previous = previous or await self.get(key)
+                    if previous is not None:
+                        return self.wrap(previous, "stale")
+                raise
+            entry = CacheEntry(payload, expect_digest or "", self.clock())
+            await self._store(key, entry, epoch, mark)
         return self.wrap(entry, "live")
 
     def _is_fresh(self, entry: CacheEntry, max_age: float | None, digest: str | None) -> bool:
@@ -177,29 +187,28 @@ class MetadataCache:
     # --- plain access --------------------------------------------------------------------------
 
     async def get(self, key: CacheKey) -> CacheEntry | None:
-        """The stored entry, fresh or not: memory first, then the file."""
+        """The stored entry, fresh or not: memory first, then the store."""
         entry = self._memory.get(key)
         if entry is None:
             epoch = self._epoch
-            entry = await anyio.to_thread.run_sync(self._db.get, key)
+            entry = await self.store.get(key)
             if epoch != self._epoch:
                 return None  # invalidated while it was being read
-            if entry is not None:
+            if entry is not None and self._front:
                 self._memory.setdefault(key, entry)
         return entry
 
     async def put(self, key: CacheKey, entry: CacheEntry) -> None:
-        await self._store(key, entry, self._epoch)
+        await self._store(key, entry, self._epoch, await self.store.mark(key.host))
 
-    async def _store(self, key: CacheKey, entry: CacheEntry, epoch: int) -> None:
-        """Store unless an invalidation came after `epoch`. The check is repeated in the worker
-        thread, under the file's lock, so a deletion can never be overtaken by this write."""
+    async def _store(self, key: CacheKey, entry: CacheEntry, epoch: int, mark: object) -> None:
+        """Store unless an invalidation came after `epoch` (here) or `mark` (in the replicas). The
+        check is repeated in the store, under its lock, so a deletion is never overtaken."""
         if epoch != self._epoch:
             return
-        self._memory[key] = entry
-        await anyio.to_thread.run_sync(
-            lambda: self._db.put(key, entry, only_if=lambda: epoch == self._epoch)
-        )
+        if self._front:
+            self._memory[key] = entry
+        await self.store.put(key, entry, mark=mark, only_if=lambda: epoch == self._epoch)
 
     async def invalidate(
         self, host: str, *, names: Iterable[str] = (), kinds: Iterable[str] = ()
@@ -209,22 +218,20 @@ class MetadataCache:
         self._forget(
             lambda key: key.host == host and (key.name in name_set or key.kind in kind_set)
         )
-        await anyio.to_thread.run_sync(
-            lambda: self._db.delete(host, names=name_set, kinds=kind_set)
-        )
+        await self.store.delete(host, names=name_set, kinds=kind_set)
 
     def clear(self, host: str | None = None) -> None:
         """Drop everything (or everything about `host`), in memory and on disk. Blocking."""
         self._forget_host(host)
-        self._db.clear(host)
+        self.store.clear_blocking(host)
 
     async def aclear(self, host: str | None = None) -> None:
         """`clear` without blocking the event loop."""
         self._forget_host(host)
-        await anyio.to_thread.run_sync(self._db.clear, host)
+        await self.store.clear(host)
 
     def close(self) -> None:
-        self._db.close()
+        self.store.close()
 
     def _forget_host(self, host: str | None) -> None:
         self._forget(lambda key: host is None or key.host == host)

@@ -70,6 +70,7 @@ class ModelCatalog:
         list_max_age: float = DEFAULT_LIST_MAX_AGE,
         offline_window: float = DEFAULT_OFFLINE_WINDOW,
         clock: Callable[[], float] = time.monotonic,
+        cache_host: str | None = None,
     ) -> None:
         if offline_window < 0:
             raise InvalidArgument(
@@ -78,6 +79,9 @@ class ModelCatalog:
         self.client = client
         self.cache = cache
         self.store = store if store is not None else _local_store(self.host)
+        # What its cache entries are keyed by: the base URL, or a fleet's `name=URL`, so that
+        # two hosts (or two names of one address) never share an entry.
+        self.cache_host = cache_host or self.host
         self.list_max_age = list_max_age
         self.offline_window = offline_window
         self._clock = clock
@@ -149,7 +153,7 @@ class ModelCatalog:
         )
         models = _decode_list(found.value)
         if models is None:  # an unreadable entry (another version wrote it): ask again
-            await self.cache.invalidate(self.host, kinds=[LIST_KIND])
+            await self.cache.invalidate(self.cache_host, kinds=[LIST_KIND])
             return await self._list(use_cache=False, stale_ok=False)
         return found.map(lambda _: models)
 
@@ -183,11 +187,11 @@ class ModelCatalog:
         except OllamaUnavailable as down:
             return await self._offline_metadata(key, wanted, down)
         except ModelNotFound:
-            await self.cache.invalidate(self.host, names=[key.name])
+            await self.cache.invalidate(self.cache_host, names=[key.name])
             raise
         metadata = _decode_show(found.value)
         if metadata is None:
-            await self.cache.invalidate(self.host, names=[key.name])
+            await self.cache.invalidate(self.cache_host, names=[key.name])
             return await self.get_model_metadata(name, use_cache=False)
         return found.map(lambda _: metadata)
 
@@ -255,24 +259,29 @@ class ModelCatalog:
                 keys.append(_model_key(parse_model_name(name)))
             except InvalidModelName:
                 continue
-        await self.cache.invalidate(self.host, names=keys, kinds=[LIST_KIND])
+        await self.cache.invalidate(self.cache_host, names=keys, kinds=[LIST_KIND])
 
     async def invalidate_list(self) -> None:
-        await self.cache.invalidate(self.host, kinds=[LIST_KIND])
+        await self.cache.invalidate(self.cache_host, kinds=[LIST_KIND])
 
     def clear(self) -> None:
         """Forget everything cached about this Ollama server. Blocking (the seed's sync call)."""
-        self.cache.clear(self.host)
+        self.cache.clear(self.cache_host)
 
     async def aclear(self) -> None:
-        await self.cache.aclear(self.host)
+        await self.cache.aclear(self.cache_host)
 
     def _key(self, kind: str, name: str = "") -> CacheKey:
-        return CacheKey(self.host, kind, name)
+        return CacheKey(self.cache_host, kind, name)
 
 
 def _local_store(base_url: str) -> ModelStore | None:
     return ModelStore() if is_loopback(base_url) else None
+
+
+def model_key(name: str) -> str:
+    """The one key of a model name however it is spelled (raises for a name Ollama refuses)."""
+    return _model_key(parse_model_name(name))
 
 
 def _model_key(name: ModelName) -> str:

@@ -1,0 +1,88 @@
+"""Resumable SSE streams with the event store in Redis. The SDK resumes a session's stream
+(handshake era, sessions on): a client that lost its stream mid-call comes back with
+Last-Event-ID and gets what it missed. A session lives in the replica that opened it, so another
+replica answers 404 for it: resuming there is not possible with this SDK (see
+server/replicas/event_store.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx2
+
+from tests.ollama_double.server import OllamaDouble
+from tests.replicas.conftest import StartReplicas
+
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+VERSION = "2025-11-25"
+
+
+async def open_session(http: httpx2.AsyncClient, url: str) -> dict[str, str]:
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": VERSION, "capabilities": {},
+        "clientInfo": {"name": "test", "version": "0"}}}  # fmt: skip
+    answer = await http.post(url, json=init, headers=MCP_HEADERS)
+    assert answer.status_code == 200, answer.text
+    headers = {**MCP_HEADERS, "Mcp-Session-Id": answer.headers["mcp-session-id"],
+               "Mcp-Protocol-Version": VERSION}  # fmt: skip
+    done = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    assert (await http.post(url, json=done, headers=headers)).status_code == 202
+    return headers
+
+
+async def events(response: httpx2.Response) -> Any:
+    """(id, message or None) for each SSE event of `response`."""
+    event_id, data = None, ""
+    async for line in response.aiter_lines():
+        if line.startswith("id:"):
+            event_id = line[3:].strip()
+        elif line.startswith("data:"):
+            data += line[5:].strip()
+        elif line == "":
+            if event_id is not None or data:
+                yield event_id, json.loads(data) if data else None
+            event_id, data = None, ""
+
+
+async def test_a_dropped_stream_is_resumed_from_redis_on_its_replica_and_not_on_another(
+    start_replicas: StartReplicas, ollama_double: OllamaDouble
+) -> None:
+    ollama_double.catalogue.add("big:latest", model_size=2 * 2**20)
+    ollama_double.progress_steps = 4
+    gate = ollama_double.faults.gate("/api/pull")
+    first, second = start_replicas(2)
+    params = {"name": "pull_model", "arguments": {"name": "big"}, "_meta": {"progressToken": "p"}}
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": params}
+    async with httpx2.AsyncClient(timeout=30) as http:
+        headers = await open_session(http, first.mcp)
+        gate.allow(2)
+        seen: list[tuple[str | None, Any]] = []
+        async with http.stream("POST", first.mcp, json=call, headers=headers) as response:
+            assert response.status_code == 200
+            async for event in events(response):
+                seen.append(event)
+                if event[1] is not None and event[1].get("method") == "notifications/progress":
+                    break  # the connection drops here, mid-call
+        last_id = seen[-1][0]
+        assert last_id is not None
+        gate.open()  # the pull goes on and ends while no one listens
+
+        elsewhere = await http.get(second.mcp, headers={**headers, "Last-Event-ID": last_id})
+        assert (elsewhere.status_code, elsewhere.json()["error"]["message"]) == (
+            404,
+            "Session not found",
+        )
+        missed: list[Any] = []
+        resume = {**headers, "Last-Event-ID": last_id}
+        async with http.stream("GET", first.mcp, headers=resume) as response:
+            assert response.status_code == 200
+            async for _, message in events(response):
+                if message is not None:
+                    missed.append(message)
+                    if message.get("id") == 2:
+                        break
+    assert missed[-1]["result"]["structuredContent"]["action"] == "pulled"
+    assert all(m.get("method") == "notifications/progress" for m in missed[:-1])
+    assert len(missed) >= 2  # progress it missed, then the answer
+    assert ollama_double.requests.count("POST", "/api/pull") == 1
