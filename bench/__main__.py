@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--size-mib N] [--only connector|mcp] [--json PATH] [--profile DIR]
+"""python -m bench [--quick] [--size-mib N] [--only connector|mcp|app] [--json PATH] [--profile DIR]
 
 Writes one big GGUF LoRA adapter in a temporary folder, measures every figure against it, prints
 the table on stdout (progress goes to stderr) and, with --json, writes the results as JSON. The
@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench import (
+    app_paint,
     fleet,
     hashing,
     mcp_calls,
@@ -36,7 +37,7 @@ from bench.mcp_server import PROFILE_ENV
 
 DEFAULT_SIZE_MIB = 1024  # the issue's 1 GiB adapter; the memory figure packages twice this
 QUICK_SIZE_MIB = 256
-GROUPS = ("connector", "mcp")
+GROUPS = ("connector", "mcp", "app")
 
 Step = Callable[[Workspace], list[Figure]]
 STEPS: tuple[tuple[str, str, Step], ...] = (
@@ -51,6 +52,7 @@ STEPS: tuple[tuple[str, str, Step], ...] = (
     ("mcp", "32 held generate calls on one session", mcp_concurrency.run),
     ("mcp", "package_adapter through MCP, and its peak memory", mcp_packaging.run),
     ("mcp", "three replicas sharing Redis against one on its own", replicas.run),
+    ("app", "the model library App's first paint in headless Chromium", app_paint.run),
 )
 
 
@@ -118,7 +120,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"size of the big file in MiB (default {DEFAULT_SIZE_MIB}, quick {QUICK_SIZE_MIB})",
     )
-    parser.add_argument("--only", choices=GROUPS, help="only the connector's or the MCP figures")
+    parser.add_argument(
+        "--only", choices=GROUPS, help="only the connector's, the MCP server's or the App's figures"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
     parser.add_argument(
         "--profile",

@@ -15,6 +15,7 @@ from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.types import SetLevelRequestParams, SubscribeRequestParams, UnsubscribeRequestParams
 
+from server.app_ui.wiring import finish, library_app
 from server.client_log import ClientLog, set_level_handler
 from server.notifications import Broadcast, LocalBus, subscription_handlers
 from server.prompts import register_prompts
@@ -59,6 +60,7 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
             finally:
                 holder.current = None
 
+    app = library_app(settings)
     server: MCPServer[AppState] = MCPServer(
         SERVER_NAME,
         version=VERSION,
@@ -67,12 +69,15 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
         lifespan=lifespan,
         subscriptions=bus,
         request_state_security=request_state_security(settings),
+        extensions=[app] if app else None,
     )
     if shared is not None:
         shared.bind(server)
     _HOLDERS[server] = holder
     serve_handshake_era_methods(server, broadcast, client_log)
     register_tools(server, settings)
+    if app:
+        finish(server)
     register_resources(server, holder)
     register_prompts(server, several_hosts=len(settings.ollama_hosts) > 1)
     register_completions(server, holder)

@@ -15,6 +15,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
+from server.app_ui import tool_meta
 from server.arguments import strict
 from server.errors import as_tool_errors
 from server.hosts import HostUse, with_host_argument
@@ -215,13 +216,9 @@ def register_tools(server: MCPServer[Any], settings: Settings) -> None:
             title=spec.title,
             description=spec.description,
             annotations=spec.annotations,
+            meta=tool_meta(spec.name),
         )
-        # The SDK offers no public hook for the published schema; its tool manager is the one
-        # place it keeps it. Arguments are still validated by the full pydantic model.
-        tool = server._tool_manager.get_tool(spec.name)
-        assert tool is not None
-        tool.parameters = compact_schema(tool.parameters)
-        tool.fn_metadata = strict(tool.fn_metadata, spec.name)  # unknown arguments refused
+        tool = tighten(server, spec.name)
         if several and spec.name in HOST_USES:
             tool.fn_metadata.output_schema = with_host_output(tool.fn_metadata.output_schema)
 
@@ -232,6 +229,17 @@ def with_host_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
         return schema
     host = {"type": "string", "description": "The host that answered"}
     return {**schema, "properties": {**schema["properties"], "host": host}}
+
+
+def tighten(server: MCPServer[Any], name: str) -> Any:
+    """The published tool `name` with a compact schema, refusing unknown arguments."""
+    # The SDK offers no public hook for the published schema; its tool manager is the one
+    # place it keeps it. Arguments are still validated by the full pydantic model.
+    tool = server._tool_manager.get_tool(name)
+    assert tool is not None
+    tool.parameters = compact_schema(tool.parameters)
+    tool.fn_metadata = strict(tool.fn_metadata, name)  # unknown arguments refused
+    return tool
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:

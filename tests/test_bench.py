@@ -98,3 +98,16 @@ def test_the_mcp_figures_run_through_the_real_server_at_a_tiny_size(tmp_path: Pa
     assert again["second_bytes_uploaded"] == 0 and again["second_files_hashed"] == 0
     big = details["mcp_packaging"]["file_mib"]
     assert details["mcp_packaging_memory"]["file_mib"] > 1.5 * big
+
+
+def test_the_app_figures_come_from_headless_chromium(tmp_path: Path) -> None:
+    """The App's paint with 200 models and its size (tests/browser's host; Chromium from
+    .ci/browser-deps): figures, and every one of the 200 rows there a frame after the paint."""
+    from tests.browser.app_host import require_browser
+
+    require_browser()
+    document, table = run_bench(tmp_path, "--smoke", "--only", "app", "--size-mib", "1")
+    figures = document["figures"]
+    assert set(figures) == {"app_first_paint", "app_html_size"}
+    assert_ratios(figures, table)
+    assert figures["app_first_paint"]["details"]["rows_a_frame_later"] == 200

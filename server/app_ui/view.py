@@ -1,0 +1,138 @@
+"""`library_view`, the one tool only the App calls (visibility `app`): in one round trip, what
+the page shows beside the answer that opened it (installed models with their context length,
+models loaded now, pulls, the last packaging report) and which of its buttons this server
+offers. Every button still calls the model-visible tool it stands for (`pull_model`,
+`cancel_pull`, `delete_model`), so read-only mode, toolsets and `--allow-push` decide what the
+App may do by the one predicate in `server.registry`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated
+
+import anyio
+import mcp.types as types
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel
+
+from server.hosts import chosen_pulls
+from server.pull_records import PullRecord
+from server.registry import TOOLS, ToolSpec, offered
+from server.results import tool_result
+from server.settings import Settings
+from server.state import AppState, app_state
+from server.tools_api import AnswerSource, OllamaError
+from server.toolsets.models import ModelEntry, RunningEntry, model_details, model_list, running_list
+from server.toolsets.packaging import Packaged
+
+SHOW_CONCURRENCY = 4  # /api/show calls at once for the context lengths (each cached afterwards)
+
+
+class InstalledModel(ModelEntry):
+    context_length: int | None = None
+
+
+class Actions(BaseModel):
+    """Which buttons the page shows: each true when the tool behind it is offered."""
+
+    pull: bool
+    cancel_pull: bool
+    delete: bool
+    browse: bool
+
+
+class LibraryView(BaseModel):
+    installed: list[InstalledModel] | None  # None: list_models is not offered
+    source: AnswerSource | None = None
+    cached_at: datetime | None = None
+    running: list[RunningEntry] | None  # None: not offered, or Ollama did not answer
+    pulls: list[PullRecord] | None  # None: pull_status is not offered
+    last_package: Packaged | None = None  # this process's last package_adapter result
+    actions: Actions
+
+
+def is_offered(name: str, settings: Settings) -> bool:
+    spec: ToolSpec = next(s for s in TOOLS if s.name == name)
+    return offered(spec, settings)
+
+
+def actions(settings: Settings) -> Actions:
+    return Actions(
+        pull=is_offered("pull_model", settings),
+        cancel_pull=is_offered("cancel_pull", settings),
+        delete=is_offered("delete_model", settings),
+        browse=is_offered("browse_library", settings),
+    )
+
+
+class Installed(BaseModel):
+    models: list[InstalledModel]
+    source: AnswerSource
+    cached_at: datetime | None = None
+
+
+async def installed(state: AppState) -> Installed:
+    listed = model_list(await state.catalog.list_models())
+    lengths: dict[str, int | None] = {}
+    limiter = anyio.Semaphore(SHOW_CONCURRENCY)
+
+    async def context_length(name: str) -> None:
+        async with limiter:
+            try:
+                lengths[name] = (await model_details(state, name, [])).context_length
+            except OllamaError:
+                lengths[name] = None  # the table shows "?"; the list itself still stands
+
+    async with anyio.create_task_group() as group:
+        for entry in listed.models:
+            group.start_soon(context_length, entry.name)
+    models = [
+        InstalledModel(**m.model_dump(), context_length=lengths.get(m.name)) for m in listed.models
+    ]
+    return Installed(models=models, source=listed.source, cached_at=listed.cached_at)
+
+
+async def running(state: AppState) -> list[RunningEntry] | None:
+    try:
+        return (await running_list(state)).models
+    except OllamaError:
+        return None
+
+
+async def pulls(state: AppState) -> list[PullRecord]:
+    """Every host's pulls, as `pull_status` without a name gives them."""
+    return [record for registry in chosen_pulls(state) for record in await registry.records()]
+
+
+async def view(state: AppState, last_package: Packaged | None) -> LibraryView:
+    settings = state.settings
+    found = await installed(state) if is_offered("list_models", settings) else None
+    return LibraryView(
+        installed=found.models if found else None,
+        source=found.source if found else None,
+        cached_at=found.cached_at if found else None,
+        running=await running(state) if is_offered("list_running", settings) else None,
+        pulls=await pulls(state) if is_offered("pull_status", settings) else None,
+        last_package=last_package,
+        actions=actions(settings),
+    )
+
+
+ViewTool = Callable[[Context], Awaitable[types.CallToolResult]]
+
+
+def library_view_tool(last_package: LastPackage) -> ViewTool:
+    async def library_view(ctx: Context) -> Annotated[types.CallToolResult, LibraryView]:
+        result = await view(app_state(ctx), last_package.report)
+        count = "?" if result.installed is None else str(len(result.installed))
+        return tool_result(f"the model library App's view: {count} model(s) installed", result)
+
+    return library_view
+
+
+class LastPackage:
+    """The last `package_adapter` result in this process (the App's packaging section)."""
+
+    def __init__(self) -> None:
+        self.report: Packaged | None = None
