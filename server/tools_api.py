@@ -80,9 +80,11 @@ from tools.state.cache_store import RedisCacheStore
 from tools.state.channels import Channels
 from tools.state.link import RedisLink, redacted, sync_ping, text, unavailable_at_start
 from tools.state.lock import RELEASED, SharedLocks
+from tools.state.records import ANYONE, RecordStore, owner_of
 from tools.version import VERSION
 
 __all__ = [
+    "ANYONE",
     "DEFAULT_BASE_URL",
     "HOST_ENV",
     "JSON_CREATE_VERSION",
@@ -135,6 +137,7 @@ __all__ = [
     "ParameterError",
     "ProgressResponse",
     "PushFailed",
+    "RecordStore",
     "RedisCacheStore",
     "RedisLink",
     "RunningModel",
@@ -156,6 +159,7 @@ __all__ = [
     "library_models",
     "merge_lists",
     "open_regular",
+    "owner_of",
     "package_adapter",
     "parse_model_name",
     "redacted",
