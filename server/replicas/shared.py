@@ -37,7 +37,10 @@ class SharedState:
     def __init__(self, settings: Settings) -> None:
         assert settings.state_url is not None
         self.link = RedisLink(
-            settings.state_url, password=settings.state_password, prefix=settings.state_prefix
+            settings.state_url,
+            password=settings.state_password,
+            prefix=settings.state_prefix,
+            ca_file=settings.state_ca_file,
         )
         self.channels = Channels(self.link, (NOTICES, RELEASED, PULLS, PULL_CANCEL))
         self.locks = SharedLocks(
