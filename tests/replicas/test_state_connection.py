@@ -13,6 +13,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from server.cli import main
 from tests.ollama_double.server import OllamaDouble
 from tests.replicas.processes import LoggedProcess, RedisServer, Replica, TlsFiles, free_port
 from tests.server.reliability.helpers import text
@@ -104,3 +105,39 @@ def test_tls_without_the_ca_that_signed_redis_is_refused_at_start(tls_redis: Red
         f"ollama-mcp: cannot reach the shared state store at {tls_redis.url} ("
     ), said
     assert "certificate verify failed" in said
+
+
+def doctor_line(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(["doctor", *argv])
+    lines = capsys.readouterr().out.splitlines()
+    found = [ln for ln in lines if ln[6:].startswith("shared state ")]
+    assert len(found) == 1, lines
+    return int(exited.value.code or 0), found[0]
+
+
+def test_doctor_says_whether_the_redis_answers_and_the_fix(
+    locked_redis: RedisServer,
+    ollama_double: OllamaDouble,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OLLAMA_MCP_STATE_PASSWORD", raising=False)
+    url = locked_redis.url.replace("redis://", f"redis://:{PASSWORD}@")
+    base = ["--ollama-host", ollama_double.url, "--cache-dir", str(tmp_path / "cache")]
+    code, said = doctor_line(capsys, *base, "--state-url", url, "--state-prefix", "team-a:")
+    assert (code, said) == (
+        0,
+        f"OK    shared state Redis at {locked_redis.url} answered (keys under team-a:)",
+    )
+    code, said = doctor_line(capsys, *base, "--state-url", locked_redis.url)
+    assert code == 1
+    # Redis's own words for a missing password come between the brackets.
+    assert said.startswith(f"FAIL  shared state Redis at {locked_redis.url} did not answer (")
+    assert said.endswith(
+        "): the server will not start -- fix: start Redis there, or fix --state-url / "
+        "OLLAMA_MCP_STATE_URL (the password: in the URL or OLLAMA_MCP_STATE_PASSWORD; for "
+        "rediss://, --state-ca-file), or leave --state-url out"
+    )
+    assert PASSWORD not in said
