@@ -64,7 +64,7 @@ def check_shared_state(settings: Settings) -> None:
     if settings.state_url is None:
         return
     try:
-        sync_ping(settings.state_url, settings.state_password)
+        sync_ping(settings.state_url, settings.state_password, settings.state_ca_file)
     except SharedStateUnavailable as exc:
         sys.exit(f"ollama-mcp: {unavailable_at_start(exc)}")
 

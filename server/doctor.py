@@ -2,8 +2,9 @@
 
 One check per line, in the order a user would fix things: where Ollama is and how that address
 was chosen, whether it answers, its version, its models, the cache folder, the allowed folders,
-the effective flags. The TTY banner and `config --ollama-host` take the same facts from here
-(`choose_host`, `probe_ollama`), so all three agree on where Ollama is.
+the Redis replicas share (with --state-url), the effective flags. The TTY banner and
+`config --ollama-host` take the same facts from here (`choose_host`, `probe_ollama`), so all
+three agree on where Ollama is.
 """
 
 from __future__ import annotations
@@ -22,18 +23,26 @@ from server.settings import Settings
 from server.tools_api import (
     DEFAULT_BASE_URL,
     HOST_ENV,
+    INSTALL_HINT,
     JSON_CREATE_VERSION,
     START_OLLAMA_HINT,
     OllamaClient,
     OllamaError,
+    SharedStateUnavailable,
     default_cache_dir,
     host_specs,
+    redacted,
     resolve_base_url,
+    sync_ping,
 )
 
 Status = Literal["ok", "warn", "fail", "skip", "info"]
 START_HINT = START_OLLAMA_HINT  # the connector's words for a stopped Ollama, for the banner too
 PROBE_TIMEOUT = 3.0  # seconds: a doctor that hangs on a firewalled host helps no one
+STATE_FIX = (
+    "start Redis there, or fix --state-url / OLLAMA_MCP_STATE_URL (the password: in the URL or "
+    "OLLAMA_MCP_STATE_PASSWORD; for rediss://, --state-ca-file), or leave --state-url out"
+)
 HOST_FIX = (
     f"set {HOST_ENV} (or --ollama-host) to host:port or http://host:port, e.g. 127.0.0.1:11434"
 )
@@ -143,8 +152,26 @@ async def diagnose(settings: Settings, env: Mapping[str, str] | None = None) -> 
         checks = [_host_check(host), *_ollama_checks(host.url, await probe_ollama(host.url))]
     checks.append(_cache_check(settings.cache_dir or default_cache_dir()))
     checks += _allow_dir_checks(settings.allow_dirs)
+    if settings.state_url is not None:
+        checks.append(await _state_check(settings, settings.state_url))
     checks.append(_flags_check(settings))
     return Report(checks)
+
+
+async def _state_check(settings: Settings, url: str) -> Check:
+    """--state-url: whether that Redis answers a PING, as the server's start-up check asks it."""
+    where = redacted(url)
+    data: dict[str, Any] = {"url": where, "prefix": settings.state_prefix}
+    try:
+        await anyio.to_thread.run_sync(
+            sync_ping, url, settings.state_password, settings.state_ca_file
+        )
+    except SharedStateUnavailable as exc:
+        fix = INSTALL_HINT if "redis package is missing" in exc.detail else STATE_FIX
+        detail = f"Redis at {where} did not answer ({exc.detail}): the server will not start"
+        return Check("shared state", "fail", detail, fix, data | {"answered": False})
+    detail = f"Redis at {where} answered (keys under {settings.state_prefix})"
+    return Check("shared state", "ok", detail, data=data | {"answered": True})
 
 
 async def _hosts_checks(settings: Settings) -> list[Check]:

@@ -49,6 +49,7 @@ ENV_TWINS: Mapping[str, str] = {
     "state_password": "OLLAMA_MCP_STATE_PASSWORD",
     "state_prefix": "OLLAMA_MCP_STATE_PREFIX",
     "state_lock_seconds": "OLLAMA_MCP_STATE_LOCK_SECONDS",
+    "state_ca_file": "OLLAMA_MCP_STATE_CA_FILE",
 }
 
 
@@ -80,6 +81,7 @@ class Settings:
     state_password: str | None = field(default=None, repr=False)
     state_prefix: str = DEFAULT_STATE_PREFIX
     state_lock_seconds: float = DEFAULT_STATE_LOCK_SECONDS  # how long a dead replica's lock lasts
+    state_ca_file: Path | None = None  # rediss://: the CA that signed Redis's certificate
     # subcommand arguments
     json_output: bool = False  # doctor --json
     client: str | None = None  # config CLIENT
@@ -135,6 +137,7 @@ def _settings(given: Mapping[str, object], env: Mapping[str, str]) -> Settings:
         state_lock_seconds=_number(
             value("state_lock_seconds"), "state lock seconds", DEFAULT_STATE_LOCK_SECONDS
         ),
+        state_ca_file=_state_ca_file(value("state_ca_file"), value("state_url")),
         json_output=bool(given.get("json_output")),
         client=str(given["client"]) if given.get("client") else None,
     )
@@ -204,6 +207,19 @@ def _state_url(raw: str | None) -> str | None:
             f"state URL {raw.split('@')[-1]!r}: use redis://HOST:PORT/DB, or rediss:// for TLS"
         )
     return raw
+
+
+def _state_ca_file(raw: str | None, url: str | None) -> Path | None:
+    if raw is None:
+        return None
+    path = Path(raw).expanduser()
+    if url is None or not url.startswith("rediss://"):
+        raise SettingsError(
+            f"state CA file {raw!r}: it is for TLS, so use it with --state-url rediss://HOST:PORT/DB"
+        )
+    if not path.is_file():
+        raise SettingsError(f"state CA file {raw!r} is not a file: give the CA's PEM file")
+    return path
 
 
 def _state_prefix(raw: str | None) -> str:
@@ -323,6 +339,13 @@ def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
         metavar="URL",
         help="share state between replicas in Redis: redis://HOST:PORT/DB or rediss:// "
         "(env OLLAMA_MCP_STATE_URL; password in it or in OLLAMA_MCP_STATE_PASSWORD)",
+    )
+    add(
+        "--state-ca-file",
+        default=default,
+        metavar="PEM",
+        help="rediss://: the CA certificate Redis's is checked against "
+        "(env OLLAMA_MCP_STATE_CA_FILE; default: the system's CAs)",
     )
     add(
         "--state-prefix",

@@ -78,13 +78,23 @@ from tools.shared.cache_dir import default_cache_dir
 from tools.shared.suggest import did_you_mean
 from tools.state.cache_store import RedisCacheStore
 from tools.state.channels import Channels
-from tools.state.link import RedisLink, redacted, sync_ping, text, unavailable_at_start
+from tools.state.link import (
+    INSTALL_HINT,
+    RedisLink,
+    redacted,
+    sync_ping,
+    text,
+    unavailable_at_start,
+)
 from tools.state.lock import RELEASED, SharedLocks
+from tools.state.records import ANYONE, RecordStore, owner_of
 from tools.version import VERSION
 
 __all__ = [
+    "ANYONE",
     "DEFAULT_BASE_URL",
     "HOST_ENV",
+    "INSTALL_HINT",
     "JSON_CREATE_VERSION",
     "MAX_SEARCH_RESULTS",
     "RELEASED",
@@ -135,6 +145,7 @@ __all__ = [
     "ParameterError",
     "ProgressResponse",
     "PushFailed",
+    "RecordStore",
     "RedisCacheStore",
     "RedisLink",
     "RunningModel",
@@ -156,6 +167,7 @@ __all__ = [
     "library_models",
     "merge_lists",
     "open_regular",
+    "owner_of",
     "package_adapter",
     "parse_model_name",
     "redacted",

@@ -1,8 +1,8 @@
 """Pulls across the replicas: one pull per model in all the replicas, and every replica reads the
 same records.
 
-* The replica that starts a pull takes the lock `pull:HOST MODEL` with the record's id as
-  its token, and writes the record (`pull:ID`, listed in `pulls`) before the call is answered.
+* The replica that starts a pull takes the lock `pull:OWNER HOST MODEL` with the record's id as
+  its token, and writes the record (a `RecordStore` of kind `pull`) before the call is answered.
   It keeps the lock while the pull runs, writes the record at each change of phase (and at most
   every `SAVE_EVERY` seconds in between), and tells followers on the `pulls` channel.
 * A replica asked for a model whose lock another holds follows that record instead of asking
@@ -11,6 +11,8 @@ same records.
   from Redis past the lock's expiry): it is reported, and written down, as failed.
 
 Records keep the schema of `server.pull_records`; a finished one stays `pull_history` seconds.
+They and the locks are bound to the owner, the hash of the bearer token (`owner_of`): replicas
+started with another token neither see these pulls nor join them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from collections.abc import Callable
 import anyio
 
 from server.pull_records import PullRecord, now
-from server.tools_api import Channels, RedisLink, SharedLocks, SharedStateUnavailable, text
+from server.tools_api import (
+    ANYONE,
+    Channels,
+    RecordStore,
+    RedisLink,
+    SharedLocks,
+    SharedStateUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +47,19 @@ OWNER_GONE = (
 
 class SharedPulls:
     def __init__(
-        self, link: RedisLink, channels: Channels, locks: SharedLocks, *, host: str, keep: float
+        self,
+        link: RedisLink,
+        channels: Channels,
+        locks: SharedLocks,
+        *,
+        host: str,
+        keep: float,
+        owner: str = ANYONE,
     ) -> None:
         self.link = link
         self.host = host  # the Ollama these pulls go to: part of every lock's name
+        self.owner = owner
+        self.store = RecordStore(link, "pull", owner=owner, scope=host)
         self.channels = channels
         self.locks = locks
         self.keep = max(1, int(keep))
@@ -56,7 +74,7 @@ class SharedPulls:
         self._cancel_here = cancel
 
     def lock_name(self, key: tuple[str, ...]) -> str:
-        return "pull:" + self.host + "\x1f" + "\x1f".join(key)
+        return "pull:" + "\x1f".join((self.owner, self.host, *key))
 
     # --- owning ------------------------------------------------------------------------------
     async def claim(self, lock: str, record: PullRecord) -> PullRecord | None:
@@ -88,44 +106,33 @@ class SharedPulls:
         self._saved_at[record.id] = clock
         if record.finished:
             self._saved_at.pop(record.id, None)
-        key, index = self.link.key("pull", record.id), self.link.key("pulls", self.host)
-        body = record.model_dump_json()
-        ttl = self.keep if record.finished else RUNNING_KEEP
-
-        async def write(r: object) -> None:
-            pipe = r.pipeline(transaction=True)  # type: ignore[attr-defined]
-            pipe.set(key, body, ex=ttl)
-            pipe.zadd(index, {record.id: record.started_at.timestamp()})
-            await pipe.execute()
-
         try:
-            await self.link.call(write)
+            await self.store.put(
+                record.id,
+                record.model_dump_json(),
+                ttl=self._ttl(record),
+                order=record.started_at.timestamp(),
+            )
             await self.channels.publish(PULLS, record.id.encode())
         except SharedStateUnavailable:
             if force:
                 raise
             logger.warning("could not write the progress of the pull of %s", record.model)
 
+    def _ttl(self, record: PullRecord) -> int:
+        return self.keep if record.finished else RUNNING_KEEP
+
     # --- reading -----------------------------------------------------------------------------
     async def read(self, record_id: str) -> PullRecord | None:
-        raw = await self.link.call(lambda r: r.get(self.link.key("pull", record_id)))
+        raw = await self.store.get(record_id)
         if raw is None:
             return None
         return await self._checked(PullRecord.model_validate_json(raw))
 
     async def records(self) -> list[PullRecord]:
-        """Every record the replicas keeps, oldest first. Raises `SharedStateUnavailable`."""
-        index = self.link.key("pulls", self.host)
-        listed: list[object] = await self.link.call(lambda r: r.zrange(index, 0, -1))
-        ids = [text(i) for i in listed]
-        if not ids:
-            return []
-        keys = [self.link.key("pull", i) for i in ids]
-        raws = await self.link.call(lambda r: r.mget(keys))
-        gone = [i for i, raw in zip(ids, raws, strict=True) if raw is None]
-        if gone:
-            await self.link.call(lambda r: r.zrem(index, *gone))
-        found = [PullRecord.model_validate_json(raw) for raw in raws if raw is not None]
+        """Every record the replicas keep for this owner, oldest first. Raises
+        `SharedStateUnavailable`."""
+        found = [PullRecord.model_validate_json(body) for _, body in await self.store.all()]
         return [await self._checked(record) for record in found]
 
     async def _checked(self, record: PullRecord) -> PullRecord:
@@ -136,16 +143,27 @@ class SharedPulls:
 
         if await self.locks.holder(self.lock_name(pull_key(record.model))) == record.id:
             return record
-        # The owner writes the end before it lets the lock go: read once more.
-        raw = await self.link.call(lambda r: r.get(self.link.key("pull", record.id)))
-        if raw is not None:
-            again = PullRecord.model_validate_json(raw)
-            if again.finished:
-                return again
-        ended = record.model_copy(
-            update={"status": "failed", "error": OWNER_GONE, "ended_at": now(), "eta_seconds": None}
-        )
-        await self.save(ended, force=True)
+
+        def end_it(body: str | None) -> str | None:
+            # The owner writes the end before it lets the lock go: only an unfinished record
+            # is ended here, in one step against the owner's last write.
+            current = record if body is None else PullRecord.model_validate_json(body)
+            if current.finished:
+                return None
+            return current.model_copy(
+                update={
+                    "status": "failed",
+                    "error": OWNER_GONE,
+                    "ended_at": now(),
+                    "eta_seconds": None,
+                }
+            ).model_dump_json()
+
+        stored = await self.store.update(record.id, end_it, ttl=self.keep)
+        if stored is None:
+            return record
+        ended = PullRecord.model_validate_json(stored)
+        await self.channels.publish(PULLS, record.id.encode())
         return ended
 
     # --- following ---------------------------------------------------------------------------

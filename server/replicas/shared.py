@@ -25,6 +25,7 @@ from server.tools_api import (
     RedisLink,
     SharedLocks,
     SharedStateUnavailable,
+    owner_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,10 @@ class SharedState:
     def __init__(self, settings: Settings) -> None:
         assert settings.state_url is not None
         self.link = RedisLink(
-            settings.state_url, password=settings.state_password, prefix=settings.state_prefix
+            settings.state_url,
+            password=settings.state_password,
+            prefix=settings.state_prefix,
+            ca_file=settings.state_ca_file,
         )
         self.channels = Channels(self.link, (NOTICES, RELEASED, PULLS, PULL_CANCEL))
         self.locks = SharedLocks(
@@ -46,10 +50,13 @@ class SharedState:
         self.bus.attach(self.channels)
         self.cache_store = RedisCacheStore(self.link, self.locks, ttl=settings.cache_ttl)
         self.event_store = RedisEventStore(self.link)
+        self.owner = owner_of(settings.auth_token)  # whose records: a hash, never the token
 
     def pulls(self, host: str, keep: float) -> SharedPulls:
         """The replicas' pulls from this one to the Ollama at `host`."""
-        return SharedPulls(self.link, self.channels, self.locks, host=host, keep=keep)
+        return SharedPulls(
+            self.link, self.channels, self.locks, host=host, keep=keep, owner=self.owner
+        )
 
     def bind(self, server: MCPServer) -> None:
         _SHARED[server] = self

@@ -22,6 +22,7 @@ from tools.errors import (
     BaseModelNotInstalled,
     FileChangedDuringUpload,
     InvalidAdapter,
+    InvalidArgument,
     InvalidModelName,
     NotARegularFile,
     OutsideAllowedRoots,
@@ -871,3 +872,31 @@ async def test_identical_files_under_two_names_are_sent_and_counted_once(
     assert [f.uploaded for f in totals.files].count(True) == 1
     assert totals.bytes_uploaded == 10_000 and totals.bytes_skipped == 10_000
     assert ollama_double.requests.count_prefix("POST", "/api/blobs/") == 1
+
+
+async def test_an_unknown_quantize_is_refused_before_anything_is_sent(
+    ollama_double: OllamaDouble,
+    client: OllamaClient,
+    work: Path,
+    gate: AllowedRoots,
+    cache: DigestCache,
+) -> None:
+    weights = write_gguf(work / "model.gguf", kind="model", adapter_type=None)
+    before = store_state(ollama_double)
+    with pytest.raises(InvalidArgument) as refused:
+        await create_model(
+            client,
+            "m",
+            modelfile=f"FROM {weights}",
+            readable=gate,
+            digest_cache=cache,
+            quantize="q5_k_m",
+        )
+    assert str(refused.value) == (
+        "unsupported quantization type Q5_K_M - supported types are "
+        "F32, F16, Q4_K_S, Q4_K_M, Q8_0 (did you mean 'Q4_K_M'?)"
+    )
+    assert store_state(ollama_double) == before
+    assert ollama_double.requests.count_prefix("POST", "/api/blobs/") == 0
+    assert ollama_double.requests.count("POST", "/api/create") == 0
+    assert cache.hashed == 0

@@ -100,25 +100,71 @@ class LoggedProcess:
         return "\n".join(self.lines)
 
 
+class TlsFiles:
+    """A self-signed certificate for 127.0.0.1 (its own CA), made with the openssl command."""
+
+    def __init__(self, folder: Path) -> None:
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise FileNotFoundError("openssl is not installed: `apt-get install -y openssl`")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.cert, self.key = folder / "redis.crt", folder / "redis.key"
+        subprocess.run(
+            [
+                openssl,
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-keyout",
+                str(self.key),
+                "-out",
+                str(self.cert),
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+
 class RedisServer:
     """A redis-server of our own: loopback, a free port, a temporary folder, AOF on (so a
     restart keeps what was written, as a team's Redis would)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self, folder: Path, *, password: str | None = None, tls: TlsFiles | None = None
+    ) -> None:
         self.binary = redis_binary()
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self.password = password
+        self.tls = tls
         self.process: LoggedProcess | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """Without the password (given apart, as OLLAMA_MCP_STATE_PASSWORD)."""
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
                    "--dir", str(self.folder), "--save", "", "--appendonly", "yes",
                    "--appendfsync", "always", "--protected-mode", "yes"]  # fmt: skip
+        if self.password:
+            command += ["--requirepass", self.password]
+        if self.tls:
+            cert, key = str(self.tls.cert), str(self.tls.key)
+            command += ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", cert,
+                        "--tls-key-file", key, "--tls-ca-cert-file", cert,
+                        "--tls-auth-clients", "no"]  # fmt: skip
         self.process = LoggedProcess(command)
         self.process.wait_for(REDIS_READY)
 

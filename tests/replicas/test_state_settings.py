@@ -1,7 +1,9 @@
-"""`--state-url`, `--state-prefix` and their environment twins: off by default, checked at parse
-time, the password never in a repr."""
+"""`--state-url`, `--state-prefix`, `--state-ca-file` and their environment twins: off by
+default, checked at parse time, the password never in a repr."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +28,16 @@ def test_the_url_and_password_come_from_flags_or_the_environment() -> None:
     assert "pw" not in repr(flagged) and "s3cret" not in repr(flagged)
 
 
+def test_the_ca_file_comes_from_the_flag_or_the_environment(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    env = {"OLLAMA_MCP_STATE_URL": "rediss://cache.lan:6380/0",
+           "OLLAMA_MCP_STATE_CA_FILE": str(ca)}  # fmt: skip
+    assert parse_args([], env=env).state_ca_file == ca
+    assert parse_args(["--state-ca-file", str(ca)], env=env).state_ca_file == ca
+    assert parse_args([], env={}).state_ca_file is None
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -34,6 +46,11 @@ def test_the_url_and_password_come_from_flags_or_the_environment() -> None:
         (["--state-prefix", "team a"],
          "state prefix 'team a': use a word without spaces, e.g. team-a:"),
         (["--state-lock-seconds", "soon"], "state lock seconds 'soon' is not a number"),
+        (["--state-url", "redis://cache.lan:6379/0", "--state-ca-file", "/etc/hostname"],
+         "state CA file '/etc/hostname': it is for TLS, so use it with --state-url "
+         "rediss://HOST:PORT/DB"),
+        (["--state-url", "rediss://cache.lan:6380/0", "--state-ca-file", "/nonexistent/ca.pem"],
+         "state CA file '/nonexistent/ca.pem' is not a file: give the CA's PEM file"),
     ],
 )  # fmt: skip
 def test_a_bad_value_is_refused_with_what_to_use(

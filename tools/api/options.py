@@ -1,7 +1,7 @@
 """The `options` of generate, chat and embed, checked before they are sent.
 
 Ollama reads `options` with the same names and types as a Modelfile's PARAMETERs
-(`tools.modelfile.parameters`); it ignores a name it does not know (so a misspelt option silently
+(`tools.api.parameter_table`); it ignores a name it does not know (so a misspelt option silently
 does nothing) and fails on a value of the wrong type. JSON cannot carry NaN or infinity, and a
 negative temperature, probability or size means nothing, so those are refused here too, with
 the option named.
@@ -13,8 +13,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
+from tools.api.parameter_table import DEPRECATED_PARAMETERS, PARAMETER_TYPES
 from tools.errors import ParameterError
-from tools.modelfile.parameters import DEPRECATED_PARAMETERS, PARAMETER_TYPES
 from tools.shared.suggest import did_you_mean
 
 OPTION_TYPES: Final = PARAMETER_TYPES  # one struct in Ollama (api.Options) reads both

@@ -22,56 +22,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Final, Literal, TypeAlias
+from typing import Final, TypeAlias
 
+from tools.api.parameter_table import DEPRECATED_PARAMETERS as DEPRECATED_PARAMETERS
+from tools.api.parameter_table import PARAMETER_TYPES as PARAMETER_TYPES
+from tools.api.parameter_table import ParameterType as ParameterType
 from tools.errors import ParameterError
 from tools.modelfile.go_literals import go_unquote
 
-ParameterType: TypeAlias = Literal["float", "int", "bool", "string_list"]
 ParameterValue: TypeAlias = float | int | bool | list[str]
 
-PARAMETER_TYPES: Final[Mapping[str, ParameterType]] = MappingProxyType(
-    {
-        # api.Options
-        "num_keep": "int",
-        "seed": "int",
-        "num_predict": "int",
-        "top_k": "int",
-        "top_p": "float",
-        "min_p": "float",
-        "typical_p": "float",
-        "repeat_last_n": "int",
-        "temperature": "float",
-        "repeat_penalty": "float",
-        "presence_penalty": "float",
-        "frequency_penalty": "float",
-        "stop": "string_list",
-        # api.Runner (main_gpu is *int and use_mmap *bool in Go; typed the same way)
-        "num_ctx": "int",
-        "num_batch": "int",
-        "num_gpu": "int",
-        "main_gpu": "int",
-        "use_mmap": "bool",
-        "num_thread": "int",
-        "draft_num_predict": "int",
-    }
-)
-"""Every name a Modelfile PARAMETER may use, with the type its value is sent as."""
-
-DEPRECATED_PARAMETERS: Final[frozenset[str]] = frozenset(
-    {
-        "penalize_newline",
-        "low_vram",
-        "f16_kv",
-        "logits_all",
-        "vocab_only",
-        "use_mlock",
-        "mirostat",
-        "mirostat_tau",
-        "mirostat_eta",
-    }
-)
-"""Names `ollama create` warns about and drops instead of rejecting."""
 
 _GO_BOOLS: Final[Mapping[str, bool]] = MappingProxyType(
     {

@@ -28,6 +28,7 @@ import anyio
 import anyio.to_thread
 
 from tools.api.names import ModelName, parse_model_name
+from tools.api.quantize import check_quantize
 from tools.errors import (
     InvalidArgument,
     ModelfileTooLarge,
@@ -84,6 +85,7 @@ async def create_model(
     `RuntimeError`) and `FileChangedDuringUpload` after.
     """
     target = parse_model_name(name)
+    quantize = check_quantize(quantize)  # before anything is read or sent
     if (modelfile is None) == (modelfile_path is None):
         raise InvalidArgument("give exactly one of modelfile (the text) or modelfile_path")
     gate = readable if readable is not None else deny_all()

@@ -9,6 +9,7 @@ used again without a restart; the first command that works marks it back.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 CONNECT_TIMEOUT = 2.0  # seconds; Redis on the LAN answers in under a millisecond
 COMMAND_TIMEOUT = 5.0
+CaFile = str | os.PathLike[str] | None
 INSTALL_HINT = "install it with `pip install 'ollama-connector-mcp[redis]'`"
 
 
@@ -52,7 +54,14 @@ class LinkStatus:
 class RedisLink:
     """A Redis client from `url`, the key prefix, and the health seen on the last command."""
 
-    def __init__(self, url: str, *, password: str | None = None, prefix: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        password: str | None = None,
+        prefix: str,
+        ca_file: CaFile = None,
+    ) -> None:
         try:
             from redis.asyncio import Redis
             from redis.asyncio.retry import Retry
@@ -64,13 +73,10 @@ class RedisLink:
         self.prefix = prefix
         # No retries inside redis-py: a lost Redis must fail a call at once, not after seconds.
         self.client: Redis = Redis.from_url(
-            url,
-            password=password or None,
-            socket_connect_timeout=CONNECT_TIMEOUT,
-            socket_timeout=COMMAND_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),
+            url, **options(url, password, ca_file), retry=Retry(NoBackoff(), 0)
         )
         self._password = password
+        self._ca_file = ca_file
         self.lost_since: float | None = None
         self.error: str | None = None
 
@@ -79,7 +85,7 @@ class RedisLink:
 
     def blocking_client(self) -> Any:
         """A blocking client on the same Redis, for the few callers that cannot await."""
-        return _blocking(self.url, self._password)
+        return _blocking(self.url, self._password, self._ca_file)
 
     def key(self, *parts: str) -> str:
         """A key in these replicas' namespace: the prefix, then the parts joined by `:`."""
@@ -131,17 +137,28 @@ class RedisLink:
         await self.client.aclose()
 
 
-def _blocking(url: str, password: str | None) -> Any:
+def options(url: str, password: str | None, ca_file: CaFile) -> dict[str, Any]:
+    """What both clients are built with. A password given apart wins over one in the URL; for
+    rediss:// the certificate is always checked (against `ca_file`, else the system's CAs)."""
+    found: dict[str, Any] = {
+        "socket_connect_timeout": CONNECT_TIMEOUT,
+        "socket_timeout": COMMAND_TIMEOUT,
+    }
+    if password:
+        found["password"] = password
+    if url.startswith("rediss://"):
+        found["ssl_cert_reqs"] = "required"
+        if ca_file is not None:
+            found["ssl_ca_certs"] = os.fspath(ca_file)
+    return found
+
+
+def _blocking(url: str, password: str | None, ca_file: CaFile = None) -> Any:
     try:
         from redis import Redis
     except ImportError:
         raise _missing(url) from None
-    return Redis.from_url(
-        url,
-        password=password or None,
-        socket_connect_timeout=CONNECT_TIMEOUT,
-        socket_timeout=COMMAND_TIMEOUT,
-    )
+    return Redis.from_url(url, **options(url, password, ca_file))
 
 
 def _missing(url: str) -> SharedStateUnavailable:
@@ -158,9 +175,9 @@ def unavailable_at_start(error: SharedStateUnavailable) -> str:
     )
 
 
-def sync_ping(url: str, password: str | None) -> None:
+def sync_ping(url: str, password: str | None, ca_file: CaFile = None) -> None:
     """The start-up check, before anything is built: PING with the blocking client."""
-    client = _blocking(url, password)
+    client = _blocking(url, password, ca_file)
     from redis.exceptions import RedisError
 
     try:

@@ -1,0 +1,34 @@
+"""The `quantize` values Ollama's create accepts, checked before anything is sent.
+
+Ollama upper-cases the value (`strings.ToUpper`, server/create.go) and parses it with
+`ggml.ParseFileType` (fs/ggml/type.go): F32, F16, BF16, Q8_0, Q4_K_S, and Q4_K_M (also spelled
+Q4_K). Any other value is refused there as `unsupported quantization type X - supported types are
+F32, F16, Q4_K_S, Q4_K_M, Q8_0` (BF16 parses but is not in that list).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from tools.errors import InvalidArgument
+from tools.shared.suggest import did_you_mean
+
+QUANTIZE_TYPES: Final = ("F32", "F16", "BF16", "Q8_0", "Q4_K_S", "Q4_K_M", "Q4_K")
+"""Every spelling `ggml.ParseFileType` takes, upper case."""
+
+LISTED_TYPES: Final = ("F32", "F16", "Q4_K_S", "Q4_K_M", "Q8_0")
+"""The types Ollama's refusal lists, in its order."""
+
+
+def check_quantize(value: str | None) -> str | None:
+    """`value` upper-cased as Ollama reads it; `InvalidArgument` with the list for another value."""
+    if value is None or value == "":
+        return None
+    wanted = value.upper()
+    if wanted in QUANTIZE_TYPES:
+        return wanted
+    hint = did_you_mean(wanted, QUANTIZE_TYPES)
+    raise InvalidArgument(
+        f"unsupported quantization type {wanted} - supported types are "
+        f"{', '.join(LISTED_TYPES)}{hint}"
+    )
