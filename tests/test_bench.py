@@ -35,6 +35,7 @@ MCP_FIGURES = {
     "mcp_packaging_memory",
     "mcp_replicas_list",
     "mcp_replicas_record",
+    "mcp_tasks_get",
 }
 
 
@@ -93,6 +94,7 @@ def test_the_mcp_figures_run_through_the_real_server_at_a_tiny_size(tmp_path: Pa
     assert progress["ollama_lines"] >= 2_000
     assert 1 <= progress["notifications"] < progress["ollama_lines"] / 100
     assert details["mcp_concurrency"]["calls"] == 32
+    assert details["mcp_tasks_get"]["live_tasks"] == 100
     # Packaging sent the file once, then nothing; the large adapter is twice the big file.
     again = details["mcp_packaging_again"]
     assert again["second_bytes_uploaded"] == 0 and again["second_files_hashed"] == 0
