@@ -117,8 +117,10 @@ async def paints(html: str, runs: int) -> tuple[list[float], list[int]]:
                 assert handle is not None
                 frame = await handle.content_frame()
                 assert frame is not None
+                # A function, not an expression: polling an expression needs eval, which the
+                # App's CSP refuses.
                 await frame.wait_for_function(
-                    f"performance.getEntriesByName('{MARK}').length > 0", timeout=30_000
+                    f"() => performance.getEntriesByName('{MARK}').length > 0", timeout=30_000
                 )
                 found.append(
                     await frame.evaluate(f"performance.getEntriesByName('{MARK}')[0].startTime")
