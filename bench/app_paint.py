@@ -63,7 +63,7 @@ def answers() -> tuple[dict[str, Any], dict[str, Any]]:
         source="live",
         running=[],
         pulls=[],
-        actions=Actions(pull=True, cancel_pull=True, delete=True, browse=True),
+        actions=Actions(pull=True, cancel_pull=True, delete=True, browse=True, push=False),
     )
     return as_result(listed), as_result(view)
 

@@ -52,6 +52,7 @@ class Actions(BaseModel):
     cancel_pull: bool
     delete: bool
     browse: bool
+    push: bool  # --allow-push
 
 
 class LibraryView(BaseModel):
@@ -76,6 +77,7 @@ def actions(settings: Settings) -> Actions:
         cancel_pull=is_offered("cancel_pull", settings),
         delete=is_offered("delete_model", settings),
         browse=is_offered("browse_library", settings),
+        push=is_offered("push_model", settings),
     )
 
 

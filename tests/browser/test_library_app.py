@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx2
 import pytest
 from playwright.async_api import expect
 
@@ -249,4 +250,37 @@ async def test_packaging_report_after_package_adapter(
         await open_tab(host, "Installed (5)")
         await open_tab(host, "Packaging")
         await expect(host.app.locator("dl")).to_contain_text("my-finetune:latest")
+    nothing_but_the_host(host)
+
+
+def copy_to_namespace(double: OllamaDouble, source: str, destination: str) -> None:
+    """A model under a namespace, the only kind a registry takes from its user."""
+    with httpx2.Client(base_url=double.url, timeout=30) as http:
+        body = {"source": source, "destination": destination}
+        http.post("/api/copy", json=body).raise_for_status()
+
+
+async def test_push_only_with_allow_push_and_it_asks_first(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    copy_to_namespace(ollama_double, "gemma2:2b", "me/gemma:latest")
+    async with app_host(ollama_double, tmp_path) as host:
+        row = host.app.locator('tr[data-model="me/gemma:latest"]')
+        await expect(row).to_be_visible()
+        await expect(host.app.get_by_role("button", name="Push me/gemma:latest")).to_have_count(0)
+    async with app_host(ollama_double, tmp_path, "--allow-push") as host:
+        push = host.app.get_by_role("button", name="Push me/gemma:latest")
+        await expect(push).to_be_visible()
+        # not for a name without a namespace: the registry would refuse it
+        await expect(host.app.get_by_role("button", name="Push gemma2:2b")).to_have_count(0)
+        await push.click()
+        confirm = host.app.get_by_role("alertdialog", name="Push me/gemma:latest?")
+        await expect(confirm).to_contain_text("Whoever may read me there can pull it.")
+        await expect(host.app.get_by_role("button", name="Keep it")).to_be_focused()
+        assert "push_model" not in host.seen.calls  # asking sent nothing
+        await host.app.get_by_role("button", name="Yes, push me/gemma:latest").click()
+        status = host.app.get_by_role("status")
+        await expect(status).to_have_text("pushed me/gemma:latest: success", timeout=WAIT_MS)
+    assert host.seen.calls.count("push_model") == 1
+    assert ollama_double.requests.count("POST", "/api/push") == 1
     nothing_but_the_host(host)
