@@ -13,7 +13,13 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.app_host import Host, app_host
-from tests.browser.test_library_app import PULLED, WAIT_MS, nothing_but_the_host, open_tab
+from tests.browser.test_library_app import (
+    PULLED,
+    WAIT_MS,
+    nothing_but_the_host,
+    open_tab,
+    screenshot,
+)
 from tests.fleet.test_hosts_mcp import load
 from tests.ollama_double.server import OllamaDouble, running_double
 
@@ -55,6 +61,7 @@ async def test_each_model_shows_its_hosts_and_delete_names_the_host(
             badge = host.app.locator(f'.badge[data-host="{name}"]')
             answered = re.compile(f"^{name}: (live from Ollama|cached answer)")
             await expect(badge).to_have_text(answered)
+        await screenshot(host, "app-library-hosts.png")
         # one Delete per host that has the model; the one asked for names its host
         button = host.app.get_by_role("button", name="Delete gemma2:2b from gpu")
         await expect(button).to_have_count(0)
