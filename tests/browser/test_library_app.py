@@ -284,3 +284,26 @@ async def test_push_only_with_allow_push_and_it_asks_first(
     assert host.seen.calls.count("push_model") == 1
     assert ollama_double.requests.count("POST", "/api/push") == 1
     nothing_but_the_host(host)
+
+
+async def test_a_pull_started_elsewhere_shows_when_the_pulls_open(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    """A pull the model started (here the host's own client, in the background) after the App
+    opened: the Pulls section asks pull_status when it opens and follows the pull to its end."""
+    ollama_double.catalogue.add(PULLED, model_size=4 * 1024 * 1024)
+    gate = ollama_double.faults.gate("/api/pull")
+    async with app_host(ollama_double, tmp_path) as host:
+        await expect(host.app.get_by_role("tab", name="Installed (4)")).to_be_visible()
+        started = await host.client.call_tool("pull_model", {"name": "gemma4", "background": True})
+        assert not started.is_error
+        gate.allow(3)
+        assert await gate.wait_held_async(lines=3)
+        await open_tab(host, "Pulls")
+        bar = host.app.get_by_role("progressbar", name=f"Pull of {PULLED}")
+        await expect(bar).not_to_have_attribute("aria-valuenow", "0", timeout=WAIT_MS)
+        gate.open()
+        await expect(bar).to_have_attribute("aria-valuenow", "100", timeout=WAIT_MS)
+        await expect(host.app.get_by_role("tab", name="Installed (5)")).to_be_visible()
+    assert "pull_model" not in host.seen.calls  # the App only followed it
+    nothing_but_the_host(host)
