@@ -55,6 +55,10 @@ class Actions(BaseModel):
     push: bool  # --allow-push
 
 
+class PackagedOnHost(Packaged):
+    host: str | None = None  # several hosts: the one it was created on
+
+
 class LibraryView(BaseModel):
     installed: list[InstalledModel] | None  # None: list_models is not offered
     source: AnswerSource | None = None  # one host (several: each in `hosts`)
@@ -62,7 +66,7 @@ class LibraryView(BaseModel):
     running: list[RunningOnHost] | None  # None: not offered, or Ollama did not answer
     pulls: list[PullOnHost] | None  # None: pull_status is not offered
     hosts: list[HostAnswer] | None = None  # several hosts: each one's answer, the default first
-    last_package: Packaged | None = None  # this process's last package_adapter result
+    last_package: PackagedOnHost | None = None  # this process's last package_adapter result
     actions: Actions
 
 
@@ -153,7 +157,7 @@ async def pulls(state: AppState) -> list[PullOnHost]:
     ]
 
 
-async def view(state: AppState, last_package: Packaged | None) -> LibraryView:
+async def view(state: AppState, last_package: PackagedOnHost | None) -> LibraryView:
     settings = state.settings
     found = await installed(state) if is_offered("list_models", settings) else None
     return LibraryView(
@@ -184,4 +188,4 @@ class LastPackage:
     """The last `package_adapter` result in this process (the App's packaging section)."""
 
     def __init__(self) -> None:
-        self.report: Packaged | None = None
+        self.report: PackagedOnHost | None = None
