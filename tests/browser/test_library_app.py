@@ -166,8 +166,9 @@ async def test_delete_asks_first_then_removes(ollama_double: OllamaDouble, tmp_p
         await expect(confirm).to_be_visible()
         await expect(host.app.get_by_role("button", name="Keep it")).to_be_focused()
         assert "gemma2:2b" in ollama_double.installed_names()  # asking changed nothing
-        await host.app.get_by_role("button", name="Keep it").click()
+        await host.page.keyboard.press("Escape")  # keep it, from the keyboard
         await expect(confirm).to_have_count(0)
+        await expect(host.app.get_by_role("button", name="Delete gemma2:2b")).to_be_focused()
         assert "delete_model" not in host.seen.calls
         await host.app.get_by_role("button", name="Delete gemma2:2b").click()
         await host.app.get_by_role("button", name="Yes, delete gemma2:2b").click()
