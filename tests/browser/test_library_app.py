@@ -313,3 +313,30 @@ async def test_a_pull_started_elsewhere_shows_when_the_pulls_open(
         await expect(host.app.get_by_role("tab", name="Installed (5)")).to_be_visible()
     assert "pull_model" not in host.seen.calls  # the App only followed it
     nothing_but_the_host(host)
+
+
+async def test_refresh_with_ollama_down_marks_the_list_stale(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    async with app_host(ollama_double, tmp_path) as host:
+        table = host.app.get_by_role("table", name="Installed models")
+        await expect(table.locator("td[data-label='Context']").first).not_to_have_text("?")
+        ollama_double.faults.refuse_connections()
+        # The server trusts a model list for 2 s (a "cache" answer); Refresh until it asks
+        # Ollama again and finds it down. Each round is one library_view, never a sleep.
+        refresh = host.app.get_by_role("button", name="Refresh")
+        source = host.app.locator("[data-source]")
+        for _ in range(200):
+            await refresh.click()
+            await expect(refresh).to_be_enabled()
+            if await source.get_attribute("data-source") == "stale":
+                break
+        badge = host.app.locator("[data-source='stale']")
+        await expect(badge).to_contain_text("Ollama unreachable: cached answer of ")
+        await expect(badge).to_contain_text(", may be out of date")
+        await expect(table.locator("tbody tr")).to_have_count(4)  # the list still stands
+        await open_tab(host, "Running")
+        await expect(
+            host.app.get_by_text("Ollama did not answer: the models in memory are not known.")
+        ).to_be_visible()
+    nothing_but_the_host(host)
