@@ -52,6 +52,11 @@ class Actions(BaseModel):
     cancel_pull: bool
     delete: bool
     browse: bool
+    push: bool  # --allow-push
+
+
+class PackagedOnHost(Packaged):
+    host: str | None = None  # several hosts: the one it was created on
 
 
 class LibraryView(BaseModel):
@@ -61,7 +66,7 @@ class LibraryView(BaseModel):
     running: list[RunningOnHost] | None  # None: not offered, or Ollama did not answer
     pulls: list[PullOnHost] | None  # None: pull_status is not offered
     hosts: list[HostAnswer] | None = None  # several hosts: each one's answer, the default first
-    last_package: Packaged | None = None  # this process's last package_adapter result
+    last_package: PackagedOnHost | None = None  # this process's last package_adapter result
     actions: Actions
 
 
@@ -76,6 +81,7 @@ def actions(settings: Settings) -> Actions:
         cancel_pull=is_offered("cancel_pull", settings),
         delete=is_offered("delete_model", settings),
         browse=is_offered("browse_library", settings),
+        push=is_offered("push_model", settings),
     )
 
 
@@ -151,7 +157,7 @@ async def pulls(state: AppState) -> list[PullOnHost]:
     ]
 
 
-async def view(state: AppState, last_package: Packaged | None) -> LibraryView:
+async def view(state: AppState, last_package: PackagedOnHost | None) -> LibraryView:
     settings = state.settings
     found = await installed(state) if is_offered("list_models", settings) else None
     return LibraryView(
@@ -182,4 +188,4 @@ class LastPackage:
     """The last `package_adapter` result in this process (the App's packaging section)."""
 
     def __init__(self) -> None:
-        self.report: Packaged | None = None
+        self.report: PackagedOnHost | None = None

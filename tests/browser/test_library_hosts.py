@@ -13,7 +13,13 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.app_host import Host, app_host
-from tests.browser.test_library_app import PULLED, WAIT_MS, nothing_but_the_host, open_tab
+from tests.browser.test_library_app import (
+    PULLED,
+    WAIT_MS,
+    nothing_but_the_host,
+    open_tab,
+    screenshot,
+)
 from tests.fleet.test_hosts_mcp import load
 from tests.ollama_double.server import OllamaDouble, running_double
 
@@ -55,6 +61,7 @@ async def test_each_model_shows_its_hosts_and_delete_names_the_host(
             badge = host.app.locator(f'.badge[data-host="{name}"]')
             answered = re.compile(f"^{name}: (live from Ollama|cached answer)")
             await expect(badge).to_have_text(answered)
+        await screenshot(host, "app-library-hosts.png")
         # one Delete per host that has the model; the one asked for names its host
         button = host.app.get_by_role("button", name="Delete gemma2:2b from gpu")
         await expect(button).to_have_count(0)
@@ -99,12 +106,12 @@ async def test_a_pull_goes_to_the_chosen_host_and_ends_installed_there(
     nothing_but_the_host(host)
 
 
-async def test_cancel_names_the_host_of_the_pull(
+async def test_cancel_names_the_host_of_the_pull_at_360_px(
     ollama_double: OllamaDouble, gpu: OllamaDouble, tmp_path: Path
 ) -> None:
     gpu.catalogue.add(PULLED, model_size=4 * 1024 * 1024)
     gate = gpu.faults.gate("/api/pull")
-    async with app_host(ollama_double, tmp_path, hosts=two(ollama_double, gpu)) as host:
+    async with app_host(ollama_double, tmp_path, hosts=two(ollama_double, gpu), width=360) as host:
         await open_tab(host, "Pulls")
         await host.app.get_by_role("combobox", name="Pull to").select_option("gpu")
         await host.app.get_by_role("textbox", name="Model to pull").fill("gemma4")
@@ -119,5 +126,17 @@ async def test_cancel_names_the_host_of_the_pull(
         await expect(host.app.get_by_role("status")).to_have_text(
             f"cancelled the pull of {PULLED} on gpu"
         )
+        shown = {
+            "Pulls": f'li[data-model="{PULLED}"]',
+            "Installed (4)": 'tr[data-model="llama3.2:latest"]',
+            "Library": 'tr[data-model="gemma4"]',
+        }
+        for tab, drawn in shown.items():  # readable at 360 px, hosts and all
+            await open_tab(host, tab)
+            await expect(host.app.locator(drawn)).to_be_visible()
+            overflow = await host.frame.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, tab
     assert PULLED not in gpu.installed_names()
     nothing_but_the_host(host)

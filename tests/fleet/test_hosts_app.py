@@ -10,8 +10,10 @@ from mcp.client.extension import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
 from server.app import build_server
+from tests.adapter_factories import write_peft_dir
 from tests.fleet.conftest import Hosts
 from tests.fleet.test_hosts_mcp import data, load
+from tests.server.test_building_tools import LLAMA_HIDDEN
 
 APPS = [advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})]
 
@@ -65,3 +67,14 @@ async def test_a_host_that_is_down_is_shown_down_and_the_rest_still_stands(
         "qwen3:latest",
     }
     assert view["running"] == []  # a and b run nothing; c is not asked twice
+
+
+async def test_the_last_packaging_report_names_its_host(hosts: Hosts) -> None:
+    adapter = write_peft_dir(hosts.settings.allow_dirs[0] / "peft", hidden=LLAMA_HIDDEN)
+    arguments = {"path": str(adapter), "name": "tuned", "base_model": "llama3.2", "host": "b"}
+    async with Client(build_server(hosts.settings), extensions=APPS) as client:
+        packaged = await client.call_tool("package_adapter", arguments)
+        view = await view_of(client)
+    assert data(packaged)["host"] == "b"
+    assert view["last_package"]["host"] == "b"
+    assert view["last_package"]["model"] == "tuned:latest"
