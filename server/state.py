@@ -1,7 +1,7 @@
 """What one server process holds: the settings, one metadata cache, one digest cache, the fleet
 of Ollama hosts (one client and catalog each; `client`, `catalog` and `pulls` are the default
-host's), the pulls of each host, the tasks and the broadcast to clients. Made once per process
-by the lifespan in `server.app`."""
+host's), the pulls of each host, the tasks (their records in Redis with --state-url) and the
+broadcast to clients. Made once per process by the lifespan in `server.app`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from server.replicas.shared import SharedState
 from server.settings import Settings
 from server.tasks.manager import TaskManager
 from server.tasks.records import TaskHistory
+from server.tasks.store import FileTaskStore, TaskStore
 from server.tools_api import (
     DigestCache,
     Fleet,
@@ -102,7 +103,12 @@ async def _open_state(
 
     fleet = Fleet(hosts, on_change=announce)
     default = hosts[0]
-    tasks = TaskManager(TaskHistory(folder, settings.pull_history))
+    task_store: TaskStore = (
+        shared.tasks(settings.pull_history)
+        if shared is not None
+        else FileTaskStore(TaskHistory(folder, settings.pull_history))
+    )
+    tasks = TaskManager(task_store)
     try:
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(tasks.running())

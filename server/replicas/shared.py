@@ -1,5 +1,6 @@
 """What one replica holds of the state it shares with the others: the Redis link, its channels,
-the locks, the metadata cache's Redis store, the bus and the event store. Built with the server
+the locks, the metadata cache's Redis store, the bus and the event store (and, for the
+lifespan, the pull and task records). Built with the server
 (the SDK takes the bus and the event store then); connected by the lifespan (`running`)."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from mcp.server.mcpserver import MCPServer
 from server.replicas.bus import NOTICES, ReplicaBus
 from server.replicas.event_store import RedisEventStore
 from server.replicas.pulls import PULL_CANCEL, PULLS, SharedPulls
+from server.replicas.tasks import TASK_CANCEL, TASKS, SharedTasks
 from server.settings import Settings
 from server.tools_api import (
     RELEASED,
@@ -42,7 +44,9 @@ class SharedState:
             prefix=settings.state_prefix,
             ca_file=settings.state_ca_file,
         )
-        self.channels = Channels(self.link, (NOTICES, RELEASED, PULLS, PULL_CANCEL))
+        self.channels = Channels(
+            self.link, (NOTICES, RELEASED, PULLS, PULL_CANCEL, TASKS, TASK_CANCEL)
+        )
         self.locks = SharedLocks(
             self.link, self.channels, expiry=max(0.5, settings.state_lock_seconds)
         )
@@ -57,6 +61,10 @@ class SharedState:
         return SharedPulls(
             self.link, self.channels, self.locks, host=host, keep=keep, owner=self.owner
         )
+
+    def tasks(self, keep: float) -> SharedTasks:
+        """The replicas' task records (each bound to its task's owner)."""
+        return SharedTasks(self.link, self.channels, self.locks, keep=keep)
 
     def bind(self, server: MCPServer) -> None:
         _SHARED[server] = self

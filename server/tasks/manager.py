@@ -2,9 +2,11 @@
 started it, so it outlives its call; the server's shutdown ends it (recorded as cancelled).
 
 A task is written down before anyone is told its id (the spec's "durably created"), and again
-when it ends, so a restarted server reports it. The records are read by `tasks/get`,
-`tasks/result`, `tasks/list` and `tasks/cancel` (`server.tasks.protocol`), and a pull task links
-its record to the pull it follows, so `pull_status` and `tasks/get` tell of the same pull.
+when it ends, in its store (`server.tasks.store`: `tasks.json`, or Redis shared by the
+replicas). The records are read by `tasks/get`, `tasks/result`, `tasks/list` and `tasks/cancel`
+(`server.tasks.protocol`) through the store, so a replica answers for a task another one runs;
+a task run here shows its newest status. A pull task links its record to the pull it follows,
+so `pull_status` and `tasks/get` tell of the same pull.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from anyio.abc import TaskGroup
 from mcp import MCPError
 from mcp.types import INTERNAL_ERROR
 
-from server.tasks.records import TaskHistory, TaskRecord
+from server.tasks.records import TaskRecord
+from server.tasks.store import ENDED_BY_RESTART, TaskStore
 
 Work = Callable[["RunningTask"], Awaitable[dict[str, Any]]]  # the call's result, as sent
 
@@ -28,10 +31,8 @@ POLL_MS = 1000  # suggested to pollers; progress notifications, where heard, com
 ENDING_TIMEOUT = 10.0  # seconds to write down a task's end
 CANCELLED_BY_REQUEST = "cancelled with tasks/cancel"
 CANCELLED_BY_SHUTDOWN = "cancelled: the server shut down"
-ENDED_BY_RESTART = (
-    "the server stopped while this task was running; call the tool again "
-    "(a pull goes on from what Ollama already downloaded)"
-)
+CANCELLED_UNRECORDED = "cancelled: its record could not be written"
+__all__ = ["ENDED_BY_RESTART", "RunningTask", "TaskManager", "UnknownTask", "running_task"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ class RunningTask:
     def __init__(self, record: TaskRecord) -> None:
         self.record = record
         self.scope = anyio.CancelScope()
+        self.keeper = anyio.CancelScope()  # the store keeping its record up while it runs
+        self.writing = anyio.Lock()  # its record's writes: the start always before the end
+        self.published = False  # written down, so its owner may see it
         self.done = anyio.Event()
         self.cancel_reason: str | None = None
         self._describe: Callable[[], str] | None = None
@@ -107,24 +111,17 @@ def running_task() -> RunningTask | None:
 
 
 class TaskManager:
-    def __init__(self, history: TaskHistory) -> None:
-        self.history = history
-        self._tasks: dict[str, RunningTask] = {}  # in flight, by id
-        self._records: dict[str, TaskRecord] = {}  # every task kept, by id (ended ones too)
+    def __init__(self, store: TaskStore) -> None:
+        self.store = store
+        self._tasks: dict[str, RunningTask] = {}  # in flight here, by id
         self._group: TaskGroup | None = None
         self._closing = False
+        store.on_cancel(self._cancel_here)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[TaskManager]:
         """Tasks run while this is open; leaving it cancels each and writes its end down."""
-        loaded = await anyio.to_thread.run_sync(self.history.load)
-        interrupted = [record for record in loaded if not record.ended]
-        for record in interrupted:  # the last process stopped while they ran
-            error = {"code": INTERNAL_ERROR, "message": ENDED_BY_RESTART}
-            record.end("failed", ENDED_BY_RESTART, error=error)
-        self._records = {record.id: record for record in loaded}
-        if interrupted:
-            await self._write()
+        await self.store.open()
         async with anyio.create_task_group() as group:
             self._group = group
             try:
@@ -141,7 +138,7 @@ class TaskManager:
         if self._group is None or self._closing:
             raise MCPError(INTERNAL_ERROR, "the server is shutting down: call again once it is up")
         record = TaskRecord.start(
-            owner=owner, tool=tool, keep_seconds=self.history.keep.total_seconds(), poll_ms=POLL_MS
+            owner=owner, tool=tool, keep_seconds=self.store.keep_seconds, poll_ms=POLL_MS
         )
         task = RunningTask(record)
         self._tasks[record.id] = task
@@ -150,9 +147,16 @@ class TaskManager:
 
     async def publish(self, task: RunningTask) -> TaskRecord:
         """Make the task visible to its owner, written down first: its id is only handed out
-        once a restarted server would still know it."""
-        self._records[task.record.id] = task.record
-        await self._write()
+        once the store has it. A store that cannot take it stops the task and raises."""
+        async with task.writing:
+            try:
+                await self.store.created(task.refresh())
+            except BaseException:
+                task.cancel(CANCELLED_UNRECORDED)
+                raise
+            task.published = True
+        if self._group is not None:
+            self._group.start_soon(self._keep_up, task)
         return task.refresh()
 
     async def start(self, owner: str, tool: str, work: Work) -> RunningTask:
@@ -165,43 +169,60 @@ class TaskManager:
         self._tasks.pop(task.record.id, None)
 
     # --- reading ------------------------------------------------------------------------------
-    def get(self, owner: str, task_id: str) -> TaskRecord:
-        self._forget_old()
-        record = self._records.get(task_id)
-        if record is None or record.owner != owner:
+    async def get(self, owner: str, task_id: str) -> TaskRecord:
+        """The owner's task, wherever it runs; a task run here with its newest status."""
+        record = await self.store.find(owner, task_id)
+        if record is None:
             raise UnknownTask(task_id)
-        task = self._tasks.get(task_id)
-        return task.refresh() if task is not None else record
+        return self._newest(record)
 
-    def owned(self, owner: str) -> list[TaskRecord]:
+    async def owned(self, owner: str) -> list[TaskRecord]:
         """The owner's tasks, oldest first."""
-        self._forget_old()
-        mine = [r for r in self._records.values() if r.owner == owner]
-        for record in mine:
-            if (task := self._tasks.get(record.id)) is not None:
-                task.refresh()
+        mine = [self._newest(record) for record in await self.store.owned(owner)]
         return sorted(mine, key=lambda r: (r.started_at, r.id))
 
     async def outcome(self, owner: str, task_id: str) -> TaskRecord:
-        """The task's record once it ended (waits while it runs)."""
-        record = self.get(owner, task_id)
-        task = self._tasks.get(task_id)
-        if task is not None:
-            await task.done.wait()
+        """The task's record once it ended (waits while it runs, here or elsewhere)."""
+        record = await self.get(owner, task_id)
+        while not record.ended:
+            if (task := self._tasks.get(task_id)) is not None:
+                await task.done.wait()
+                return task.record
+            await self.store.changed(task_id)
+            record = await self.get(owner, task_id)
         return record
 
     async def cancel(self, owner: str, task_id: str) -> TaskRecord:
         """Stop the task and return its record once it stopped (cancelled, or how it ended if
-        it ended first)."""
-        record = self.get(owner, task_id)
-        task = self._tasks.get(task_id)
-        if record.ended or task is None:
+        it ended first). A task another replica runs is asked to stop through the store."""
+        record = await self.get(owner, task_id)
+        if record.ended:
             raise TaskAlreadyEnded(record)
-        task.cancel(CANCELLED_BY_REQUEST)
-        await task.done.wait()
+        if (task := self._tasks.get(task_id)) is not None:
+            task.cancel(CANCELLED_BY_REQUEST)
+            await task.done.wait()
+            return task.record
+        await self.store.ask_cancel(task_id)
+        while True:
+            await self.store.changed(task_id)
+            if (record := await self.get(owner, task_id)).ended:
+                return record
+
+    def _newest(self, record: TaskRecord) -> TaskRecord:
+        task = self._tasks.get(record.id)
+        if task is not None and task.published:
+            return task.refresh()
         return record
 
+    def _cancel_here(self, task_id: str) -> None:
+        if (task := self._tasks.get(task_id)) is not None:
+            task.cancel(CANCELLED_BY_REQUEST)
+
     # --- running ------------------------------------------------------------------------------
+    async def _keep_up(self, task: RunningTask) -> None:
+        with task.keeper:
+            await self.store.keep_up(task.record, task.refresh)
+
     async def _run(self, task: RunningTask, work: Work) -> None:
         CURRENT_TASK.set(task)  # this coroutine's own context: the tool sees its task
         record = task.record
@@ -225,10 +246,12 @@ class TaskManager:
             record.end("cancelled", task.cancel_reason or CANCELLED_BY_SHUTDOWN)
             raise
         finally:
-            self._tasks.pop(record.id, None)
+            task.keeper.cancel()
             with anyio.CancelScope(shield=True, deadline=anyio.current_time() + ENDING_TIMEOUT):
-                if record.id in self._records:
-                    await self._write()
+                async with task.writing:
+                    if task.published:
+                        await self.store.ended(record)
+            self._tasks.pop(record.id, None)
             task.done.set()
 
     @staticmethod
@@ -240,14 +263,6 @@ class TaskManager:
             record.end("failed", _first_text(result), result=result)
         else:
             record.end("completed", _first_text(result), result=result)
-
-    async def _write(self) -> None:
-        await self.history.save_async(list(self._records.values()))
-
-    def _forget_old(self) -> None:
-        stale = [i for i, r in self._records.items() if not self.history.fresh(r)]
-        for task_id in stale:
-            del self._records[task_id]
 
 
 def _first_text(result: dict[str, Any]) -> str:

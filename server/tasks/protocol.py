@@ -17,7 +17,8 @@ result inline; `tasks/update` and `tasks/cancel` are acknowledgements; there is 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -25,6 +26,7 @@ from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Extension, MCPServer, MethodBinding, require_client_extension
 from mcp.types import (
+    INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
@@ -48,6 +50,7 @@ from server.tasks.channel import task_context
 from server.tasks.manager import RunningTask, TaskAlreadyEnded, TaskManager, UnknownTask
 from server.tasks.owner import task_owner
 from server.tasks.records import RELATED_TASK, TaskRecord
+from server.tools_api import SharedStateUnavailable
 
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 HANDSHAKE_TASKS_VERSION = "2025-11-25"  # the one handshake-era revision with tasks
@@ -72,6 +75,15 @@ def _manager(ctx: ServerRequestContext[Any, Any]) -> TaskManager:
     tasks = getattr(ctx.lifespan_context, "tasks", None)
     assert isinstance(tasks, TaskManager), "the lifespan state carries the task manager"
     return tasks
+
+
+@contextmanager
+def shared_state_errors() -> Iterator[None]:
+    """Redis lost (with --state-url): the task call fails with its text as a JSON-RPC error."""
+    try:
+        yield
+    except SharedStateUnavailable as exc:
+        raise MCPError(INTERNAL_ERROR, str(exc)) from None
 
 
 def _modern(ctx: ServerRequestContext[Any, Any]) -> bool:
@@ -135,7 +147,8 @@ class Tasks(Extension):
         if task.done.is_set():  # ended in time: the plain answer, and no task to keep
             tasks.discard(task)
             return plain_outcome(task.record)
-        record = await tasks.publish(task)
+        with shared_state_errors():
+            record = await tasks.publish(task)
         return {"resultType": "task", **record.modern_wire()}
 
     async def start_handshake_task(
@@ -154,7 +167,8 @@ class Tasks(Extension):
         async def work(task: RunningTask) -> dict[str, Any]:
             return wire(await call_next(task_context(ctx, task, handshake=True)))
 
-        task = await _manager(ctx).start(self.owner(ctx), str(name), work)
+        with shared_state_errors():
+            task = await _manager(ctx).start(self.owner(ctx), str(name), work)
         record = task.record
         told = (
             f"{name} is running as task {record.id}; it reports its progress and "
@@ -163,25 +177,30 @@ class Tasks(Extension):
         return {"task": record.handshake_wire(), "_meta": {IMMEDIATE_RESPONSE: told}}
 
     # --- tasks/* ------------------------------------------------------------------------------
-    def _find(self, ctx: ServerRequestContext[Any, Any], task_id: str) -> TaskRecord:
+    async def _find(self, ctx: ServerRequestContext[Any, Any], task_id: str) -> TaskRecord:
         if _modern(ctx):
             require_client_extension(ctx, TASKS_EXTENSION)
         try:
-            return _manager(ctx).get(self.owner(ctx), task_id)
+            with shared_state_errors():
+                return await _manager(ctx).get(self.owner(ctx), task_id)
         except UnknownTask as exc:
             raise MCPError(INVALID_PARAMS, str(exc)) from None
 
     async def get(
         self, ctx: ServerRequestContext[Any, Any], params: GetTaskRequestParams
     ) -> dict[str, Any]:
-        record = self._find(ctx, params.task_id)
+        record = await self._find(ctx, params.task_id)
         return record.modern_wire() if _modern(ctx) else record.handshake_wire()
 
     async def result(
         self, ctx: ServerRequestContext[Any, Any], params: GetTaskPayloadRequestParams
     ) -> dict[str, Any]:
-        self._find(ctx, params.task_id)
-        record = await _manager(ctx).outcome(self.owner(ctx), params.task_id)
+        await self._find(ctx, params.task_id)
+        try:
+            with shared_state_errors():
+                record = await _manager(ctx).outcome(self.owner(ctx), params.task_id)
+        except UnknownTask as exc:  # expired while it was followed
+            raise MCPError(INVALID_PARAMS, str(exc)) from None
         related = {RELATED_TASK: {"taskId": record.id}}
         if record.result is not None:
             return {**record.result, "_meta": {**(record.result.get("_meta") or {}), **related}}
@@ -197,7 +216,8 @@ class Tasks(Extension):
     async def list(
         self, ctx: ServerRequestContext[Any, Any], params: PaginatedRequestParams
     ) -> dict[str, Any]:
-        records = _manager(ctx).owned(self.owner(ctx))
+        with shared_state_errors():
+            records = await _manager(ctx).owned(self.owner(ctx))
         start = 0
         if params.cursor is not None:
             ids = [record.id for record in records]
@@ -216,9 +236,12 @@ class Tasks(Extension):
     async def cancel(
         self, ctx: ServerRequestContext[Any, Any], params: CancelTaskRequestParams
     ) -> dict[str, Any]:
-        self._find(ctx, params.task_id)
+        await self._find(ctx, params.task_id)
         try:
-            record = await _manager(ctx).cancel(self.owner(ctx), params.task_id)
+            with shared_state_errors():
+                record = await _manager(ctx).cancel(self.owner(ctx), params.task_id)
+        except UnknownTask as exc:  # expired while it was being cancelled
+            raise MCPError(INVALID_PARAMS, str(exc)) from None
         except TaskAlreadyEnded as exc:
             if _modern(ctx):
                 return {}  # cooperative: the task ended first, which tasks/get shows
@@ -228,7 +251,7 @@ class Tasks(Extension):
     async def update(
         self, ctx: ServerRequestContext[Any, Any], params: UpdateTaskRequestParams
     ) -> dict[str, Any]:
-        self._find(ctx, params.task_id)
+        await self._find(ctx, params.task_id)
         return {}  # these tasks never ask for input: responses to nothing are ignored
 
 
