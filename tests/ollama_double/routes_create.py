@@ -499,9 +499,7 @@ async def _validate(ctx: Ctx, lay: Layer) -> AsyncIterator[Any]:
     lay.body.pop("from", None)  # the rewritten layer is new: no provenance
 
 
-async def _quantize(
-    ctx: Ctx, lay: Layer, have: str, given: str, want: str
-) -> AsyncIterator[Any]:
+async def _quantize(ctx: Ctx, lay: Layer, have: str, given: str, want: str) -> AsyncIterator[Any]:
     """rewriteLayerWithLlamaQuantize: progress over the layer's size, then the new layer."""
     path = ctx.store.blob_path(lay.body["digest"])
     total = path.stat().st_size
