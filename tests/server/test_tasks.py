@@ -5,6 +5,7 @@ test allows): calls that return a task at once, `tasks/get`, `tasks/result`, `ta
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp import Client, MCPError
+from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import INVALID_PARAMS, METHOD_NOT_FOUND
 
@@ -34,6 +35,7 @@ from tests.server.tasks_client import (
 )
 from tests.server.test_background_pulls import MODEL, make_big, status
 from tests.server.test_http_security import TOKEN, Start, start_http  # noqa: F401 - a fixture
+from tests.server.test_stdio import server_args
 from tests.server.test_subscriptions import http_url  # noqa: F401 - a fixture
 
 OTHER_TOKEN = "another-horse-battery-staple-9876543210"
@@ -367,3 +369,48 @@ async def test_a_task_is_bound_to_the_token_that_made_it(
     assert str(unknown.value).startswith("Failed to retrieve task: Task not found")
     assert listed == []
     assert found["status"] == "completed"
+
+
+# --- over stdio, both eras --------------------------------------------------------------------
+
+
+def stdio(double: OllamaDouble, tmp_path: Path) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=server_args(double, tmp_path))
+
+
+async def test_over_stdio_a_legacy_task_runs_to_its_result(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    gate = make_big(ollama_double)
+    params = stdio(ollama_double, tmp_path)
+    async with Client(params, mode="legacy", read_timeout_seconds=30) as client:
+        created = await call_as_task(client, "pull_model", {"name": "big"})
+        task_id = created["task"]["taskId"]
+        working = await get_task(client, task_id)
+        gate.open()
+        result = await task_result(client, task_id)
+    assert created["task"]["status"] == working["status"] == "working"
+    assert result["structuredContent"]["action"] == "pulled"
+
+
+async def test_over_stdio_the_2026_era_hands_a_slow_pull_off_to_a_task(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    gate = make_big(ollama_double)
+    tasks = TasksClient()
+    results: list[Any] = []
+    params = stdio(ollama_double, tmp_path)
+    async with (
+        Client(params, extensions=[tasks], read_timeout_seconds=30) as client,
+        anyio.create_task_group() as group,
+    ):
+
+        async def pull() -> None:
+            results.append(await client.call_tool("pull_model", {"name": "big"}))
+
+        group.start_soon(pull)
+        with anyio.fail_after(10):
+            await tasks.started.wait()
+        gate.open()
+    assert tasks.polls[-1]["status"] == "completed"
+    assert results[0].structured_content["action"] == "pulled"
