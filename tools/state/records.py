@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tools.errors import SharedStateUnavailable
 from tools.state.link import RedisLink, text
 
 ANYONE = "open"  # the owner of records made on servers without a bearer token
@@ -104,7 +105,9 @@ class RecordStore:
                         return changed
                     except WatchError:
                         continue
-            raise RuntimeError(f"{key} kept changing under {MAX_RETRIES} updates")
+            raise SharedStateUnavailable(
+                self.link.where, f"{key} kept changing under {MAX_RETRIES} concurrent updates"
+            )
 
         return await self.link.call(attempt)
 
