@@ -90,10 +90,10 @@ async def mcp_session(
     command = server_command(ollama_url, cache_dir, allow_dir, label)
     params = StdioServerParameters(command=command[0], args=command[1:], cwd=REPO)
     async with Client(params, read_timeout_seconds=CALL_TIMEOUT) as client:
-        yield Session(client, ServerProcess(_child_with(str(cache_dir))))
+        yield Session(client, ServerProcess(child_with(str(cache_dir))))
 
 
-def _child_with(marker: str) -> int:
+def child_with(marker: str) -> int:
     """The pid of this process's child whose command line holds `marker` (the SDK spawns the
     server itself and does not say which pid it got)."""
     pids: list[int] = []
