@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mcp import Client, StdioServerParameters
 
@@ -83,13 +83,19 @@ class Session:
 
 @asynccontextmanager
 async def mcp_session(
-    ollama_url: str, folder: Path, *, allow_dir: Path | None = None, label: str = "server"
+    ollama_url: str,
+    folder: Path,
+    *,
+    allow_dir: Path | None = None,
+    label: str = "server",
+    mode: Literal["auto", "legacy"] = "auto",
 ) -> AsyncIterator[Session]:
-    """The server on stdio with its own cache folder (inside `folder`), and the SDK's client."""
+    """The server on stdio with its own cache folder (inside `folder`), and the SDK's client
+    (in the protocol era of `mode`)."""
     cache_dir = folder / f"{label}-cache"
     command = server_command(ollama_url, cache_dir, allow_dir, label)
     params = StdioServerParameters(command=command[0], args=command[1:], cwd=REPO)
-    async with Client(params, read_timeout_seconds=CALL_TIMEOUT) as client:
+    async with Client(params, read_timeout_seconds=CALL_TIMEOUT, mode=mode) as client:
         yield Session(client, ServerProcess(child_with(str(cache_dir))))
 
 

@@ -19,11 +19,12 @@ from server.app_ui.wiring import finish, library_app
 from server.client_log import ClientLog, set_level_handler
 from server.notifications import Broadcast, LocalBus, subscription_handlers
 from server.prompts import register_prompts
-from server.registry import register_tools
+from server.registry import TASK_TOOLS, register_tools
 from server.replicas.shared import SharedState
 from server.resources import register_completions, register_resources
 from server.settings import Settings
 from server.state import AppState, StateHolder, open_state
+from server.tasks.protocol import Tasks, serve_tasks
 from server.tools_api import VERSION
 
 SERVER_NAME = "ollama-connector-mcp"
@@ -61,6 +62,8 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
                 holder.current = None
 
     app = library_app(settings)
+    # Tasks first, the outer interceptor: a call run as a task passes through the App's too.
+    tasks = Tasks(TASK_TOOLS, settings.auth_token)
     server: MCPServer[AppState] = MCPServer(
         SERVER_NAME,
         version=VERSION,
@@ -69,12 +72,13 @@ def build_server(settings: Settings) -> MCPServer[AppState]:
         lifespan=lifespan,
         subscriptions=bus,
         request_state_security=request_state_security(settings),
-        extensions=[app] if app else None,
+        extensions=[tasks, app] if app else [tasks],
     )
     if shared is not None:
         shared.bind(server)
     _HOLDERS[server] = holder
     serve_handshake_era_methods(server, broadcast, client_log)
+    serve_tasks(server, tasks)
     register_tools(server, settings)
     if app:
         finish(server)

@@ -31,15 +31,16 @@ def _hints(
     idempotent: bool = False,
     open_world: bool = False,
 ) -> ToolAnnotations:
-    """Every hint stated, since the protocol's defaults assume the worst (destructive, open
-    world); for a read-only tool the protocol defines destructive and idempotent as meaningless,
-    so they are left out (every character of `tools/list` is paid for in the user's context)."""
+    """Every hint that is better than the protocol's default stated, since the defaults assume
+    the worst (not read-only, destructive, not idempotent, open world); a hint equal to its
+    default says nothing, and for a read-only tool the protocol defines destructive and
+    idempotent as meaningless, so those are left out (every character of `tools/list` is paid
+    for in the user's context)."""
     if read_only:
         return ToolAnnotations(read_only_hint=True, open_world_hint=open_world)
     return ToolAnnotations(
-        read_only_hint=False,
         destructive_hint=destructive,
-        idempotent_hint=idempotent,
+        idempotent_hint=idempotent or None,
         open_world_hint=open_world,
     )
 
@@ -60,20 +61,26 @@ class ToolSpec:
     needs_allow_push: bool = False  # offered only with --allow-push
 
 
+# Calls that may run for minutes (a download, a quantize, a slow first load): they may run as
+# MCP tasks (`server.tasks`), and say so (`execution.taskSupport: "optional"`).
+TASK_TOOLS = frozenset(
+    {"pull_model", "push_model", "create_model", "package_adapter", "generate", "chat"}
+)
+
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "list_models", "models", "List installed models",
-        "Installed models with size, family, parameter count and quantization.",
+        "Installed models: size, family, parameters, quantization.",
         models.list_models, READS,
     ),
     ToolSpec(
         "show_model", "models", "Show model details",
-        "An installed model's capabilities, context length and parameters; long texts via include.",
+        "A model's capabilities, context length, parameters; long texts via include.",
         models.show_model, READS,
     ),
     ToolSpec(
         "list_running", "models", "List loaded models",
-        "Models loaded in memory now: VRAM, context length, when they unload.",
+        "Loaded models: VRAM, context length, when they unload.",
         models.list_running, READS,
     ),
     ToolSpec(
@@ -88,7 +95,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "ollama_status", "models", "Ollama status",
-        "Is Ollama up: version, address, model count, cache, allowed folders, modes.",
+        "Is Ollama up: version, address, models, cache, allowed folders, modes.",
         models.ollama_status, READS,
     ),
     ToolSpec(
@@ -99,7 +106,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "push_model", "registry", "Push a model",
-        "Upload a namespace/model to ollama.com, with progress.",
+        "Upload a namespace/model to ollama.com.",
         registry.push_model,
         _hints(read_only=False, destructive=True, idempotent=True, open_world=True),
         needs_allow_push=True,
@@ -126,24 +133,23 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "package_adapter", "packaging", "Package a LoRA adapter",
-        "Make an Ollama model from a LoRA adapter (PEFT folder, safetensors or GGUF) and a base "
-        "model.",
+        "An Ollama model from a LoRA adapter (PEFT, safetensors or GGUF) on a base model.",
         packaging.package_adapter_tool,
         _hints(read_only=False, destructive=True, idempotent=True),
     ),
     ToolSpec(
         "generate", "inference", "Generate text",
-        "Run a prompt on a local model and return its answer.",
+        "Answer a prompt with a local model.",
         inference.generate, READS,
     ),
     ToolSpec(
         "chat", "inference", "Chat",
-        "Send messages (and optional tools) to a local model; returns its reply.",
+        "A local model's reply to messages (optional tools).",
         inference.chat, READS,
     ),
     ToolSpec(
         "embed", "inference", "Embed text",
-        "Embedding vectors of one or more texts from a local embedding model.",
+        "Embedding vectors for texts, from a local model.",
         inference.embed, READS,
     ),
     ToolSpec(

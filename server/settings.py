@@ -38,7 +38,7 @@ ENV_TWINS: Mapping[str, str] = {
     "allow_push": "OLLAMA_MCP_ALLOW_PUSH",
     "cache_dir": "OLLAMA_MCP_CACHE_DIR",
     "cache_ttl": "OLLAMA_MCP_CACHE_TTL",
-    "pull_history": "OLLAMA_MCP_PULL_HISTORY",
+    "pull_history": "OLLAMA_MCP_TASK_HISTORY",  # OLLAMA_MCP_PULL_HISTORY, its old name, too
     "log_level": "OLLAMA_MCP_LOG_LEVEL",
     "transport": "OLLAMA_MCP_TRANSPORT",
     "http_host": "OLLAMA_MCP_HTTP_HOST",
@@ -51,6 +51,9 @@ ENV_TWINS: Mapping[str, str] = {
     "state_lock_seconds": "OLLAMA_MCP_STATE_LOCK_SECONDS",
     "state_ca_file": "OLLAMA_MCP_STATE_CA_FILE",
 }
+
+
+OLD_PULL_HISTORY_ENV = "OLLAMA_MCP_PULL_HISTORY"  # before pulls became tasks
 
 
 class SettingsError(ValueError):
@@ -124,7 +127,11 @@ def _settings(given: Mapping[str, object], env: Mapping[str, str]) -> Settings:
         allow_push=_flag(given.get("allow_push"), env, "allow_push"),
         cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
         cache_ttl=_number(value("cache_ttl"), "cache TTL", DEFAULT_CACHE_TTL),
-        pull_history=_number(value("pull_history"), "pull history", DEFAULT_PULL_HISTORY),
+        pull_history=_number(
+            value("pull_history") or env.get(OLD_PULL_HISTORY_ENV, "").strip() or None,
+            "task history",
+            DEFAULT_PULL_HISTORY,
+        ),
         log_level=_log_level(value("log_level")),
         transport=_transport(value("transport")),
         http_host=value("http_host") or "127.0.0.1",
@@ -308,10 +315,12 @@ def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
         help="metadata cache lifetime (default 86400)",
     )
     add(
-        "--pull-history",
+        "--task-history",
+        "--pull-history",  # its name before pulls became tasks
+        dest="pull_history",
         default=default,
         metavar="SECONDS",
-        help="how long finished pulls are remembered (default 3600)",
+        help="how long ended tasks and pulls are remembered (default 3600)",
     )
     add("--log-level", default=default, type=str.upper, help="stderr log level (default WARNING)")
     add("--transport", default=default, help="stdio (default) or streamable-http")

@@ -1,7 +1,7 @@
 """What one server process holds: the settings, one metadata cache, one digest cache, the fleet
 of Ollama hosts (one client and catalog each; `client`, `catalog` and `pulls` are the default
-host's), the pulls of each host and the broadcast to clients. Made once per process by the
-lifespan in `server.app`."""
+host's), the pulls of each host, the tasks and the broadcast to clients. Made once per process
+by the lifespan in `server.app`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from server.pulls import PullRegistry
 from server.replicas.pulls import SharedPulls
 from server.replicas.shared import SharedState
 from server.settings import Settings
+from server.tasks.manager import TaskManager
+from server.tasks.records import TaskHistory
 from server.tools_api import (
     DigestCache,
     Fleet,
@@ -44,6 +46,7 @@ class AppState:
     broadcast: Broadcast
     fleet: Fleet
     host_pulls: dict[str, PullRegistry]  # by host name
+    tasks: TaskManager
     shared: SharedState | None = None  # the replicas' shared state, with --state-url
 
     def pulls_on(self, host: FleetHost) -> PullRegistry:
@@ -99,8 +102,10 @@ async def _open_state(
 
     fleet = Fleet(hosts, on_change=announce)
     default = hosts[0]
+    tasks = TaskManager(TaskHistory(folder, settings.pull_history))
     try:
         async with AsyncExitStack() as stack:
+            await stack.enter_async_context(tasks.running())
             for pulls in host_pulls.values():
                 await stack.enter_async_context(pulls.running())
             await stack.enter_async_context(fleet.running())
@@ -114,6 +119,7 @@ async def _open_state(
                 broadcast=broadcast,
                 fleet=fleet,
                 host_pulls=host_pulls,
+                tasks=tasks,
                 shared=shared,
             )
     finally:

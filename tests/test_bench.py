@@ -35,6 +35,7 @@ MCP_FIGURES = {
     "mcp_packaging_memory",
     "mcp_replicas_list",
     "mcp_replicas_record",
+    "mcp_tasks_get",
 }
 
 
@@ -93,6 +94,7 @@ def test_the_mcp_figures_run_through_the_real_server_at_a_tiny_size(tmp_path: Pa
     assert progress["ollama_lines"] >= 2_000
     assert 1 <= progress["notifications"] < progress["ollama_lines"] / 100
     assert details["mcp_concurrency"]["calls"] == 32
+    assert details["mcp_tasks_get"]["live_tasks"] == 100
     # Packaging sent the file once, then nothing; the large adapter is twice the big file.
     again = details["mcp_packaging_again"]
     assert again["second_bytes_uploaded"] == 0 and again["second_files_hashed"] == 0
@@ -102,7 +104,8 @@ def test_the_mcp_figures_run_through_the_real_server_at_a_tiny_size(tmp_path: Pa
 
 def test_the_app_figures_come_from_headless_chromium(tmp_path: Path) -> None:
     """The App's paint with 200 models and its size (tests/browser's host; Chromium from
-    .ci/browser-deps): figures, and every one of the 200 rows there a frame after the paint."""
+    .ci/browser-deps): figures, and the 200 rows all drawn after the paint (the bench checks
+    that the table has them)."""
     from tests.browser.app_host import require_browser
 
     require_browser()
@@ -110,4 +113,5 @@ def test_the_app_figures_come_from_headless_chromium(tmp_path: Path) -> None:
     figures = document["figures"]
     assert set(figures) == {"app_first_paint", "app_html_size"}
     assert_ratios(figures, table)
-    assert figures["app_first_paint"]["details"]["rows_a_frame_later"] == 200
+    details = figures["app_first_paint"]["details"]
+    assert details["all_rows_ms"] >= details["paint_ms"] > 0

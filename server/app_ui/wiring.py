@@ -21,11 +21,10 @@ from mcp.types import CallToolRequestParams, CallToolResult, TextContent
 from pydantic import ValidationError
 
 from server.app_ui import LIBRARY_URI, UI_TOOLS
-from server.app_ui.view import LastPackage, library_view_tool
+from server.app_ui.view import LastPackage, PackagedOnHost, library_view_tool
 from server.errors import as_tool_errors
 from server.registry import READS, TOOLS, offered, tighten
 from server.settings import Settings
-from server.toolsets.packaging import Packaged
 
 APP_ONLY_TOOLS = frozenset({"library_view"})
 VIEW_DESCRIPTION = "What the model library App shows, in one call (for the App, not the model)."
@@ -87,7 +86,7 @@ class LibraryApp(Apps):
             return
         # Not a report: nothing to show; the result itself goes out unchanged.
         with suppress(ValidationError):
-            self.last_package.report = Packaged.model_validate(result.structured_content)
+            self.last_package.report = PackagedOnHost.model_validate(result.structured_content)
 
 
 def library_app(settings: Settings) -> LibraryApp | None:

@@ -12,13 +12,17 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from server.errors import error_text
 from server.hosts import chosen_pulls, targeted
 from server.notifications import PULLS_URI, announce_model_changes
 from server.progress import LayeredTotals, ProgressReporter, heartbeat, human_bytes
 from server.pull_records import PullRecord, PullsReport
-from server.pulls import describe_line
+from server.pulls import Pull, PullRegistry, describe_line
 from server.results import tool_result
 from server.state import app_state
+from server.tasks.manager import RunningTask, running_task
+from server.tasks.owner import task_owner
+from server.tasks.protocol import wire
 from server.tools_api import ProgressResponse
 
 Insecure = Annotated[bool, Field(description="Registry without TLS")]
@@ -38,6 +42,7 @@ class PullOutcome(BaseModel):
     status: str
     bytes: int
     layers: int
+    task_id: str | None = Field(default=None, description="tasks/get follows a background pull")
 
 
 async def follow(
@@ -66,27 +71,20 @@ async def pull_model(
     background: Annotated[bool, Field(description="Return at once")] = False,
 ) -> Annotated[types.CallToolResult, PullOutcome]:
     """One pull per model however many calls ask (see `server.pulls`): in the foreground the
-    call follows it to its end; in the background it returns at once, saying how to follow it."""
+    call follows it to its end; in the background it returns at once with a task that follows
+    it (the same task a task-augmented call would have made)."""
     state = app_state(ctx)
     async with targeted(state) as host:
         pulls = state.pulls_on(host)
         pull, joined = await pulls.start(name, insecure=insecure, background=background)
     if background:
-        record = pull.record
-        outcome = PullOutcome(
-            model=record.model,
-            action="joined" if joined else "started",
-            status=record.status,
-            bytes=record.bytes_total,
-            layers=record.layers,
-        )
-        how = "joined the pull already running" if joined else "started"
-        return tool_result(
-            f"pulling {record.model} in the background ({how}): follow it with pull_status "
-            f'name "{record.model}" or the resource {PULLS_URI}; stop it with cancel_pull',
-            outcome,
-        )
-    record = await pulls.follow(pull, ProgressReporter(ctx.report_progress))
+        return await _pull_in_background(ctx, pulls, pull, joined)
+    if (task := running_task()) is not None:
+        _link(task, pull)
+    return _pulled(await pulls.follow(pull, ProgressReporter(ctx.report_progress)))
+
+
+def _pulled(record: PullRecord) -> types.CallToolResult:
     outcome = PullOutcome(
         model=record.model,
         action="pulled",
@@ -97,6 +95,57 @@ async def pull_model(
     return tool_result(
         f"pulled {record.model} ({human_bytes(record.bytes_total)}): {record.message}", outcome
     )
+
+
+def _link(task: RunningTask, pull: Pull) -> None:
+    """The task reads its status from the pull; a pull cancelled by anyone cancels the task."""
+    task.follow_pull(
+        pull.record.id,
+        lambda: describe_pull(pull.record),
+        lambda: pull.record.error if pull.record.status == "cancelled" else None,
+    )
+
+
+async def _pull_in_background(
+    ctx: Context, pulls: PullRegistry, pull: Pull, joined: bool
+) -> types.CallToolResult:
+    """A background pull is a task: `tasks/get`, `pull_status` and `ollama://pulls` all read it,
+    and `tasks/result` gives what a foreground call would have returned."""
+    state = app_state(ctx)
+
+    async def work(task: RunningTask) -> dict[str, object]:
+        _link(task, pull)
+        try:
+            return wire(_pulled(await pulls.follow(pull, ProgressReporter(_unheard))))
+        except Exception as exc:  # as the plain call would answer: a tool error
+            text = error_text(exc, "pull_model")
+            failed = types.CallToolResult(
+                content=[types.TextContent(type="text", text=text)], is_error=True
+            )
+            return wire(failed)
+
+    owner = task_owner(ctx.request_context, state.settings.auth_token)
+    task = await state.tasks.start(owner, "pull_model", work)
+    record = pull.record
+    outcome = PullOutcome(
+        model=record.model,
+        action="joined" if joined else "started",
+        status=record.status,
+        bytes=record.bytes_total,
+        layers=record.layers,
+        task_id=task.record.id,
+    )
+    how = "joined the pull already running" if joined else "started"
+    return tool_result(
+        f"pulling {record.model} in the background ({how}): follow it with pull_status "
+        f'name "{record.model}", the resource {PULLS_URI} or tasks/get of task '
+        f"{task.record.id}; stop it with cancel_pull",
+        outcome,
+    )
+
+
+async def _unheard(progress: float, total: float | None, message: str | None) -> None:
+    """Progress of a background pull: nobody listens (its record is read instead)."""
 
 
 async def pull_status(

@@ -87,10 +87,17 @@ class Host:
         await self.page.evaluate("theme => window.setTheme(theme)", theme)
 
 
-def server_args(double: OllamaDouble, folder: Path, flags: tuple[str, ...]) -> list[str]:
+def server_args(
+    double: OllamaDouble,
+    folder: Path,
+    flags: tuple[str, ...],
+    hosts: dict[str, OllamaDouble] | None = None,
+) -> list[str]:
+    """`hosts`: several named hosts (the first the default) in place of `double` alone."""
+    named = [f"{name}={each.url}" for name, each in hosts.items()] if hosts else [double.url]
     return [
-        "-m", "server", "--ollama-host", double.url, "--cache-dir", str(folder / "cache"),
-        "--allow-dir", str(folder), *flags,
+        "-m", "server", *(a for url in named for a in ("--ollama-host", url)),
+        "--cache-dir", str(folder / "cache"), "--allow-dir", str(folder), *flags,
     ]  # fmt: skip
 
 
@@ -106,12 +113,14 @@ async def app_host(
     opener: tuple[str, dict[str, Any]] = ("list_models", {}),
     theme: str = "light",
     width: int = 900,
+    hosts: dict[str, OllamaDouble] | None = None,
 ) -> AsyncIterator[Host]:
-    """The App opened by the tool `opener`, as a host shows it after the model called it."""
+    """The App opened by the tool `opener`, as a host shows it after the model called it;
+    with `hosts`, on a server that fronts several Ollama hosts."""
     from playwright.async_api import Route, async_playwright
 
     params = StdioServerParameters(
-        command=sys.executable, args=server_args(double, folder, flags), cwd=str(ROOT)
+        command=sys.executable, args=server_args(double, folder, flags, hosts), cwd=str(ROOT)
     )
     seen = Seen()
     async with (

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx2
 import pytest
 from playwright.async_api import expect
 
@@ -135,8 +136,13 @@ async def test_cancel_stops_a_pull(ollama_double: OllamaDouble, tmp_path: Path) 
     gate = ollama_double.faults.gate("/api/pull")
     async with app_host(ollama_double, tmp_path) as host:
         await open_tab(host, "Pulls")
-        await host.app.get_by_role("textbox", name="Model to pull").fill("gemma4")
-        await host.app.get_by_role("textbox", name="Model to pull").press("Enter")
+        field = host.app.get_by_role("textbox", name="Model to pull")
+        await field.fill("gemma4")
+        # what is typed outlives a render (the section redraws when it opens, on each poll)
+        await open_tab(host, "Installed (4)")
+        await open_tab(host, "Pulls")
+        await expect(field).to_have_value("gemma4")
+        await field.press("Enter")
         gate.allow(3)
         assert await gate.wait_held_async(lines=3)
         await wait_percent_above(host, PULLED, 0)
@@ -160,8 +166,9 @@ async def test_delete_asks_first_then_removes(ollama_double: OllamaDouble, tmp_p
         await expect(confirm).to_be_visible()
         await expect(host.app.get_by_role("button", name="Keep it")).to_be_focused()
         assert "gemma2:2b" in ollama_double.installed_names()  # asking changed nothing
-        await host.app.get_by_role("button", name="Keep it").click()
+        await host.page.keyboard.press("Escape")  # keep it, from the keyboard
         await expect(confirm).to_have_count(0)
+        await expect(host.app.get_by_role("button", name="Delete gemma2:2b")).to_be_focused()
         assert "delete_model" not in host.seen.calls
         await host.app.get_by_role("button", name="Delete gemma2:2b").click()
         await host.app.get_by_role("button", name="Yes, delete gemma2:2b").click()
@@ -249,4 +256,87 @@ async def test_packaging_report_after_package_adapter(
         await open_tab(host, "Installed (5)")
         await open_tab(host, "Packaging")
         await expect(host.app.locator("dl")).to_contain_text("my-finetune:latest")
+    nothing_but_the_host(host)
+
+
+def copy_to_namespace(double: OllamaDouble, source: str, destination: str) -> None:
+    """A model under a namespace, the only kind a registry takes from its user."""
+    with httpx2.Client(base_url=double.url, timeout=30) as http:
+        body = {"source": source, "destination": destination}
+        http.post("/api/copy", json=body).raise_for_status()
+
+
+async def test_push_only_with_allow_push_and_it_asks_first(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    copy_to_namespace(ollama_double, "gemma2:2b", "me/gemma:latest")
+    async with app_host(ollama_double, tmp_path) as host:
+        row = host.app.locator('tr[data-model="me/gemma:latest"]')
+        await expect(row).to_be_visible()
+        await expect(host.app.get_by_role("button", name="Push me/gemma:latest")).to_have_count(0)
+    async with app_host(ollama_double, tmp_path, "--allow-push") as host:
+        push = host.app.get_by_role("button", name="Push me/gemma:latest")
+        await expect(push).to_be_visible()
+        # not for a name without a namespace: the registry would refuse it
+        await expect(host.app.get_by_role("button", name="Push gemma2:2b")).to_have_count(0)
+        await push.click()
+        confirm = host.app.get_by_role("alertdialog", name="Push me/gemma:latest?")
+        await expect(confirm).to_contain_text("Whoever may read me there can pull it.")
+        await expect(host.app.get_by_role("button", name="Keep it")).to_be_focused()
+        assert "push_model" not in host.seen.calls  # asking sent nothing
+        await host.app.get_by_role("button", name="Yes, push me/gemma:latest").click()
+        status = host.app.get_by_role("status")
+        await expect(status).to_have_text("pushed me/gemma:latest: success", timeout=WAIT_MS)
+    assert host.seen.calls.count("push_model") == 1
+    assert ollama_double.requests.count("POST", "/api/push") == 1
+    nothing_but_the_host(host)
+
+
+async def test_a_pull_started_elsewhere_shows_when_the_pulls_open(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    """A pull the model started (here the host's own client, in the background) after the App
+    opened: the Pulls section asks pull_status when it opens and follows the pull to its end."""
+    ollama_double.catalogue.add(PULLED, model_size=4 * 1024 * 1024)
+    gate = ollama_double.faults.gate("/api/pull")
+    async with app_host(ollama_double, tmp_path) as host:
+        await expect(host.app.get_by_role("tab", name="Installed (4)")).to_be_visible()
+        started = await host.client.call_tool("pull_model", {"name": "gemma4", "background": True})
+        assert not started.is_error
+        gate.allow(3)
+        assert await gate.wait_held_async(lines=3)
+        await open_tab(host, "Pulls")
+        bar = host.app.get_by_role("progressbar", name=f"Pull of {PULLED}")
+        await expect(bar).not_to_have_attribute("aria-valuenow", "0", timeout=WAIT_MS)
+        gate.open()
+        await expect(bar).to_have_attribute("aria-valuenow", "100", timeout=WAIT_MS)
+        await expect(host.app.get_by_role("tab", name="Installed (5)")).to_be_visible()
+    assert "pull_model" not in host.seen.calls  # the App only followed it
+    nothing_but_the_host(host)
+
+
+async def test_refresh_with_ollama_down_marks_the_list_stale(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    async with app_host(ollama_double, tmp_path) as host:
+        table = host.app.get_by_role("table", name="Installed models")
+        await expect(table.locator("td[data-label='Context']").first).not_to_have_text("?")
+        ollama_double.faults.refuse_connections()
+        # The server trusts a model list for 2 s (a "cache" answer); Refresh until it asks
+        # Ollama again and finds it down. Each round is one library_view, never a sleep.
+        refresh = host.app.get_by_role("button", name="Refresh")
+        source = host.app.locator("[data-source]")
+        for _ in range(200):
+            await refresh.click()
+            await expect(refresh).to_be_enabled()
+            if await source.get_attribute("data-source") == "stale":
+                break
+        badge = host.app.locator("[data-source='stale']")
+        await expect(badge).to_contain_text("Ollama unreachable: cached answer of ")
+        await expect(badge).to_contain_text(", may be out of date")
+        await expect(table.locator("tbody tr")).to_have_count(4)  # the list still stands
+        await open_tab(host, "Running")
+        await expect(
+            host.app.get_by_text("Ollama did not answer: the models in memory are not known.")
+        ).to_be_visible()
     nothing_but_the_host(host)

@@ -49,6 +49,15 @@ class Gate:
     async def wait_held_async(self, lines: int, timeout: float = 5.0) -> bool:  # noqa: ASYNC109
         return await asyncio.to_thread(self.wait_held, lines, timeout)
 
+    async def wait_holding_async(self, streams: int, timeout: float = 10.0) -> bool:  # noqa: ASYNC109
+        """Wait until `streams` streams wait at the gate at once."""
+
+        def holding() -> bool:
+            with self._cond:
+                return self._cond.wait_for(lambda: self.held >= streams, timeout)
+
+        return await asyncio.to_thread(holding)
+
     # --- the double's side (its event loop) ----------------------------------------------------
     async def pass_line(self) -> None:
         """Return when the next line may go out."""

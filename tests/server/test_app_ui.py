@@ -101,18 +101,24 @@ async def test_library_view_shows_everything_and_the_offered_actions(connect: Co
     lengths = {m["name"]: m["context_length"] for m in view["installed"]}
     assert lengths["all-minilm:latest"] == 512
     assert view["running"] == [] and view["pulls"] == [] and view["last_package"] is None
-    assert view["actions"] == {"pull": True, "cancel_pull": True, "delete": True, "browse": True}
+    assert view["actions"] == {
+        "pull": True, "cancel_pull": True, "delete": True, "browse": True, "push": True
+    }  # fmt: skip
     assert text(result) == "the model library App's view: 4 model(s) installed"
 
 
 @pytest.mark.parametrize(
     ("changes", "actions"),
     [
-        ({"read_only": True}, {"pull": False, "cancel_pull": False, "delete": False}),
+        (
+            {"read_only": True},
+            {"pull": False, "cancel_pull": False, "delete": False, "push": False},
+        ),
         ({"toolsets": ("models",)}, {"pull": False, "cancel_pull": False, "browse": False}),
+        ({"allow_push": False}, {"push": False, "pull": True, "delete": True}),
     ],
 )
-async def test_read_only_and_toolsets_take_the_buttons_away(
+async def test_read_only_toolsets_and_push_take_the_buttons_away(
     connect: Connect, settings: Settings, changes: dict[str, Any], actions: dict[str, bool]
 ) -> None:
     async with connect(with_settings(settings, **changes), extensions=APPS) as client:
@@ -146,4 +152,4 @@ async def test_the_last_packaging_report_is_kept_for_the_app(
         view = (await client.call_tool("library_view", {})).structured_content
     assert not packaged.is_error and failed.is_error  # a failure leaves the last report alone
     assert view is not None
-    assert view["last_package"] == packaged.structured_content
+    assert view["last_package"] == {**(packaged.structured_content or {}), "host": None}

@@ -114,12 +114,16 @@ async def test_a_background_pull_returns_at_once_and_pull_status_follows_it(
         assert await gate.wait_held_async(lines=0)
         assert gate.passed == 0
         assert not result.is_error, text(result)
+        assert result.structured_content is not None
+        task_id = result.structured_content["task_id"]
         assert result.structured_content == {
-            "model": MODEL, "action": "started", "status": "pulling", "bytes": 0, "layers": 0
+            "model": MODEL, "action": "started", "status": "pulling", "bytes": 0, "layers": 0,
+            "task_id": task_id,
         }  # fmt: skip
         assert text(result) == (
             "pulling big:latest in the background (started): follow it with pull_status name "
-            '"big:latest" or the resource ollama://pulls; stop it with cancel_pull'
+            '"big:latest", the resource ollama://pulls or tasks/get of task '
+            f"{task_id}; stop it with cancel_pull"
         )
         seen: list[dict[str, Any]] = []
         for lines in (3, 5, 9):  # each step lets out at least one more `completed` line

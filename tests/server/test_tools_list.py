@@ -88,7 +88,7 @@ async def test_annotations_are_honest(connect: Connect) -> None:
     for name, tool in tools.items():
         hints = tool.annotations
         assert hints is not None
-        assert hints.read_only_hint is (name not in WRITES), name
+        assert bool(hints.read_only_hint) is (name not in WRITES), name  # absent: false
         assert hints.open_world_hint is (name in OPEN_WORLD), name
     assert tools["delete_model"].annotations.destructive_hint is True  # type: ignore[union-attr]
     assert tools["create_model"].annotations.destructive_hint is True  # type: ignore[union-attr]

@@ -125,6 +125,9 @@ class Transport:
                 # Like Go's http.ProxyFromEnvironment, never send loopback traffic through a proxy.
                 trust_env=not is_loopback(self.base_url),
                 transport=self._transport,
+                # No cap on connections: each pull or generation holds one for its whole life,
+                # and with the pool's wait unbounded, the 101st call would wait for ever.
+                limits=httpx2.Limits(max_connections=None, max_keepalive_connections=20),
             )
         return self._client
 
