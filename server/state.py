@@ -1,7 +1,7 @@
 """What one server process holds: the settings, one metadata cache, one digest cache, the fleet
 of Ollama hosts (one client and catalog each; `client`, `catalog` and `pulls` are the default
-host's), the pulls of each host, the tasks and the broadcast to clients. Made once per process
-by the lifespan in `server.app`."""
+host's), the pulls of each host, the tasks, the progress pacemaker and the broadcast to
+clients. Made once per process by the lifespan in `server.app`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 from mcp.server.mcpserver import Context
 
 from server.notifications import Broadcast, LocalBus
+from server.pacemaker import Pacemaker
 from server.pull_records import PullHistory
 from server.pulls import PullRegistry
 from server.replicas.pulls import SharedPulls
@@ -47,6 +48,7 @@ class AppState:
     fleet: Fleet
     host_pulls: dict[str, PullRegistry]  # by host name
     tasks: TaskManager
+    pacemaker: Pacemaker  # keeps generate's and chat's progress alive, one task for all calls
     shared: SharedState | None = None  # the replicas' shared state, with --state-url
 
     def pulls_on(self, host: FleetHost) -> PullRegistry:
@@ -103,9 +105,11 @@ async def _open_state(
     fleet = Fleet(hosts, on_change=announce)
     default = hosts[0]
     tasks = TaskManager(TaskHistory(folder, settings.pull_history))
+    pacemaker = Pacemaker()
     try:
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(tasks.running())
+            await stack.enter_async_context(pacemaker.running())
             for pulls in host_pulls.values():
                 await stack.enter_async_context(pulls.running())
             await stack.enter_async_context(fleet.running())
@@ -120,6 +124,7 @@ async def _open_state(
                 fleet=fleet,
                 host_pulls=host_pulls,
                 tasks=tasks,
+                pacemaker=pacemaker,
                 shared=shared,
             )
     finally:
