@@ -1,6 +1,8 @@
 """What `generate` and `chat` cost through the server: each tool called over stdio against the
 same request streamed straight from the Ollama double with httpx2 (every NDJSON line read and
-parsed), and `generate` against the most used peer, npm `ollama-mcp@2.1.0`, in the same run.
+parsed); the SDK's floor, a bare `MCPServer` whose generate only streams that request
+(`bench.bare_server`), against the same direct request; and `generate` against the most used
+peer, npm `ollama-mcp@2.1.0`, in the same run.
 
 The prompt is short ("Echo: call N", four lines from the double), so what is measured is the
 per-call cost of the MCP layer, not the model. Both sides are warm and alternate in blocks
@@ -20,7 +22,7 @@ import httpx2
 from bench import peer
 from bench.common import Figure, Workspace, median
 from bench.mcp_calls import alternate
-from bench.mcp_server import Session, mcp_session
+from bench.mcp_server import Session, bare_session, mcp_session
 from tests.ollama_double import OllamaDouble, running_double
 
 MODEL = "llama3.2:latest"
@@ -38,6 +40,7 @@ async def _measure(workspace: Workspace, double: OllamaDouble) -> list[Figure]:
     calls = workspace.settings.mcp_calls
     async with (
         mcp_session(double.url, workspace.folder("generate"), label="generate") as session,
+        bare_session(double.url) as bare,
         httpx2.AsyncClient(base_url=double.url, timeout=30) as http,
     ):
 
@@ -58,10 +61,14 @@ async def _measure(workspace: Workspace, double: OllamaDouble) -> list[Figure]:
             reply = await session.call("chat", {"model": MODEL, "messages": MESSAGES})
             _expect(reply["content"])
 
+        async def bare_generate() -> None:
+            _expect((await bare.call("generate", {"model": MODEL, "prompt": PROMPT}))["response"])
+
         generating, streaming = await alternate(
             session.server, mcp_generate, direct_generate, calls
         )
         chatting, chat_streaming = await alternate(session.server, mcp_chat, direct_chat, calls)
+        floor, floor_streaming = await alternate(bare.server, bare_generate, direct_generate, calls)
         against_peer = (
             [] if workspace.settings.smoke else await _against_peer(session, double.url, calls)
         )
@@ -103,6 +110,25 @@ async def _measure(workspace: Workspace, double: OllamaDouble) -> list[Figure]:
             },
         ),
     ]
+    floor_ms = median(floor.seconds) * 1e3
+    figures.append(
+        Figure.of(
+            "mcp_generate_sdk",
+            "the SDK alone: a bare MCPServer's generate over a direct streaming call",
+            floor_ms,
+            median(floor_streaming.seconds) * 1e3,
+            ratio_of="median tools/call generate of bench.bare_server (MCPServer, one streaming "
+            "httpx2 request, no progress) over stdio / median httpx2 streaming POST /api/generate",
+            unit="ms",
+            healthy="the floor under mcp_generate: what the SDK and stdio cost",
+            details={
+                "added_ms": round(floor_ms - median(floor_streaming.seconds) * 1e3, 3),
+                "ours_over_bare": round(ours_ms / floor_ms, 3),
+                "calls_each": calls,
+                **floor.cpu_ms("bare"),
+            },
+        )
+    )
     return figures + against_peer
 
 

@@ -25,6 +25,7 @@ MCP_FIGURES = {
     "mcp_call_overhead",
     "mcp_generate",
     "mcp_chat",
+    "mcp_generate_sdk",
     "mcp_cached_show",
     "mcp_offline_list",
     "mcp_startup",
