@@ -75,7 +75,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "show_model", "models", "Show model details",
-        "A model's capabilities, context length, parameters; long texts via include.",
+        "Capabilities, context length, parameters; long texts via include.",
         models.show_model, READS,
     ),
     ToolSpec(
@@ -85,7 +85,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "copy_model", "models", "Copy a model",
-        "Copy a model to a new name (replacing any model of that name).",
+        "Copy a model to a new name (replaces one of that name).",
         models.copy_model, _hints(read_only=False, destructive=True, idempotent=True),
     ),
     ToolSpec(
@@ -95,7 +95,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "ollama_status", "models", "Ollama status",
-        "Is Ollama up: version, address, models, cache, allowed folders, modes.",
+        "Is Ollama up: version, address, models, cache, folders, modes.",
         models.ollama_status, READS,
     ),
     ToolSpec(
@@ -123,17 +123,17 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "create_model", "modelfile", "Create a model",
-        "Create a model from a Modelfile (text or path); local FROM/ADAPTER files are uploaded.",
+        "A model from a Modelfile (text or path); uploads local FROM/ADAPTER files.",
         modelfile.create_model_tool, _hints(read_only=False, destructive=True, idempotent=True),
     ),
     ToolSpec(
         "generate_modelfile", "modelfile", "Write a Modelfile",
-        "Write a valid Modelfile (base model, adapter, prompt, parameters); changes nothing.",
+        "A valid Modelfile from base, adapter, prompt, parameters; changes nothing.",
         modelfile.generate_modelfile_tool, READS,
     ),
     ToolSpec(
         "package_adapter", "packaging", "Package a LoRA adapter",
-        "An Ollama model from a LoRA adapter (PEFT, safetensors or GGUF) on a base model.",
+        "A model from a LoRA adapter (PEFT, safetensors or GGUF) on a base model.",
         packaging.package_adapter_tool,
         _hints(read_only=False, destructive=True, idempotent=True),
     ),

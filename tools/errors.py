@@ -29,6 +29,7 @@
     │   ├── AdapterFormatError     an adapter in a form Ollama cannot take (a folder rule)
     │   ├── InvalidAdapter         an adapter that cannot be packaged (file and problem named)
     │   ├── AdapterBaseMismatch    the base model's architecture cannot take the adapter
+    │   ├── NotQuantizable         `quantize` on a source Ollama would refuse to quantize
     │   ├── GGUFFormatError        not a GGUF file this reader understands
     │   ├── SafetensorsFormatError not a well-formed safetensors file
     │   └── BadManifest            a manifest in Ollama's folder that Ollama would not read
@@ -45,6 +46,8 @@
     │   │   └── BaseModelNotInstalled  also ValueError: the adapter's base is not installed
     │   ├── ServerBusy             503 "server busy": Ollama did not take the request
     │   ├── StreamError            an {"error": ...} line after the stream had started (HTTP 200)
+    │   ├── QuantizeRefused        create would not quantize: the source's type, the type asked
+    │   ├── UnsupportedArchitecture  create cannot convert safetensors of this architecture
     │   ├── UnsupportedServer      the Ollama version is too old for the request
     │   │   └── EndpointMissing    an older Ollama answered 404: it has no such route yet
     │   └── CloudError             a request that needs ollama.com, which Ollama could not make
@@ -281,6 +284,12 @@ class AdapterBaseMismatch(InvalidInput):
     """The base model's architecture cannot take this adapter."""
 
 
+class NotQuantizable(InvalidInput):
+    """`quantize` was asked for a source Ollama quantizes only from F16, BF16 or F32 (a model
+    already quantized, an F32 file Ollama reads as of unknown type): refused before any upload,
+    in Ollama's words, with what to do."""
+
+
 class GGUFFormatError(InvalidInput):
     """The file is not a GGUF file this reader understands."""
 
@@ -416,6 +425,15 @@ class StreamError(OllamaAPIError):
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(200, message, hint=hint)
+
+
+class QuantizeRefused(OllamaAPIError):
+    """Ollama's create would not quantize the model (`message` is Ollama's: the source is not
+    F16, BF16 or F32, the type is unknown, llama-quantize failed); `hint` says what to do."""
+
+
+class UnsupportedArchitecture(OllamaAPIError):
+    """Ollama's create cannot convert safetensors weights of this architecture to GGUF."""
 
 
 class UnsupportedServer(OllamaAPIError):

@@ -192,7 +192,7 @@ async def chat(
 
 async def embed(
     model: ModelArg,
-    input: Annotated[str | list[str], Field(description="Text or texts to embed")],
+    input: str | list[str],
     ctx: Context,
 ) -> Annotated[types.CallToolResult, Embeddings]:
     local_only(model, "embed")

@@ -17,7 +17,7 @@ from server.roots import allowed_roots, roots_always
 from server.state import app_state
 from server.tools_api import CreateResult, PackagingProgress, create_model, generate_modelfile
 
-PARAMETERS_HELP = 'PARAMETERs, e.g. {"temperature": 0.7}'
+PARAMETERS_HELP = 'e.g. {"temperature": 0.7}'
 
 
 class Created(BaseModel):
@@ -66,6 +66,7 @@ async def create_model_tool(
     roots: Annotated[types.ListRootsResult, Resolve(roots_always)],
     modelfile: str | None = None,
     modelfile_path: Annotated[str | None, Field(description="Instead of modelfile")] = None,
+    quantize: Annotated[str | None, Field(description="e.g. q4_K_M, q8_0 (from F16/BF16)")] = None,
 ) -> Annotated[types.CallToolResult, Created]:
     state = app_state(ctx)
     gate = allowed_roots(state.settings.allow_dirs, roots)
@@ -84,6 +85,7 @@ async def create_model_tool(
             readable=gate,
             digest_cache=state.digests,
             on_progress=relay,
+            quantize=quantize,
         )
     await announce_model_changes(ctx, name)
     files = len(result.files)
@@ -104,13 +106,11 @@ async def create_model_tool(
 
 async def generate_modelfile_tool(
     base_model: Annotated[str, Field(description="FROM: model or weights path")],
-    adapter_path: Annotated[str | None, Field(description="ADAPTER path")] = None,
+    adapter_path: str | None = None,
     system_prompt: str | None = None,
     template: Annotated[str | None, Field(description="Go template")] = None,
     parameters: Annotated[dict[str, Any] | None, Field(description=PARAMETERS_HELP)] = None,
-    messages: Annotated[
-        list[dict[str, str]] | None, Field(description="MESSAGEs: [{role, content}]")
-    ] = None,
+    messages: Annotated[list[dict[str, str]] | None, Field(description="[{role, content}]")] = None,
     license: str | None = None,
 ) -> Annotated[types.CallToolResult, ModelfileText]:
     text = generate_modelfile(

@@ -46,7 +46,8 @@ async def package_adapter_tool(
     system_prompt: str | None = None,
     template: Annotated[str | None, Field(description="Go template")] = None,
     parameters: Annotated[dict[str, Any] | None, Field(description=PARAMETERS_HELP)] = None,
-    push: Annotated[bool, Field(description="Push too (needs --allow-push)")] = False,
+    push: Annotated[bool, Field(description="Also push (--allow-push)")] = False,
+    quantize: Annotated[str | None, Field(description="The base's weights, e.g. q4_K_M")] = None,
 ) -> Annotated[types.CallToolResult, Packaged]:
     state = app_state(ctx)
     if push and not state.settings.allow_push:
@@ -70,6 +71,7 @@ async def package_adapter_tool(
             readable=gate,
             digest_cache=state.digests,
             on_progress=relay,
+            quantize=quantize,
         )
     await announce_model_changes(ctx, name)
     result = Packaged(

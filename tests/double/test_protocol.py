@@ -337,7 +337,8 @@ def test_create_from_gguf_files_statuses(http: httpx2.Client, tmp_path: Path) ->
     )
     statuses = [x["status"] for x in lines]
     assert statuses[0] == "parsing GGUF"
-    assert "validating GGUF model" in statuses and "verifying conversion" in statuses
+    # create.go: a layer quantized is rewritten once, so it is not validated as well.
+    assert "validating GGUF model" not in statuses and "verifying conversion" in statuses
     assert "quantizing F16 model to Q8_0" in statuses
     assert all(
         x["digest"] == "0" * 19

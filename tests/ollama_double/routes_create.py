@@ -73,6 +73,7 @@ class Layer:
     body: dict[str, Any]  # mediaType, digest, size, from
     status: str = ""
     gguf: GGUFInfo | None = None
+    rewrite: bool = False  # rewriteForCreate: an uploaded GGUF, checked by llama-quantize
 
     @property
     def media(self) -> str:
@@ -286,19 +287,7 @@ async def _from_files(
             media = MEDIA_PROJECTOR
         lay = _existing_layer(ctx, media, digest, key)
         lay.gguf = info
-        if media == MEDIA_MODEL:
-            # v0.30+ validates (and rewrites) a text GGUF through llama-quantize.
-            total = path.stat().st_size
-            for step in _steps(ctx, total):
-                await ctx.pace()
-                yield {
-                    "status": "validating GGUF model",
-                    "digest": ZERO_DIGEST,
-                    "total": total,
-                    "completed": step,
-                }
-            yield {"status": "verifying conversion"}
-            lay.body.pop("from", None)  # the rewritten layer is new: no provenance
+        lay.rewrite = True
         build.layers.append(lay)
 
 
@@ -423,9 +412,12 @@ async def _finish(ctx: Ctx, req: dict[str, Any], name: Name, build: Build) -> As
     config = build.config
     families: list[str] = list(config.get("model_families") or [])
     layers: list[Layer] = []
-    quantize = req.get("quantize") or req.get("quantization") or ""
+    # strings.ToUpper(cmp.Or(r.Quantize, r.Quantization)): the status names the type as given
+    # ("Q4_K"), the file gets the type it parses to (Q4_K_M).
+    quantize = str(req.get("quantize") or req.get("quantization") or "").upper()
     for lay in build.layers:
         if lay.gguf is not None and lay.media == MEDIA_MODEL:
+            rewrote = False
             if quantize:
                 try:
                     want = parse_quant_type(quantize)
@@ -435,8 +427,14 @@ async def _finish(ctx: Ctx, req: dict[str, Any], name: Name, build: Build) -> As
                 if have not in ("F16", "BF16", "F32"):
                     raise Fail("quantization is only supported for F16, BF16 and F32 models")
                 if have != want:
-                    async for item in _quantize(ctx, lay, have, want):
+                    async for item in _quantize(ctx, lay, have, quantize, want):
                         yield item
+                    rewrote = True
+            if lay.rewrite and not rewrote:
+                # v0.30+ validates (and rewrites) an uploaded text GGUF through llama-quantize,
+                # unless quantizing already rewrote it.
+                async for item in _validate(ctx, lay):
+                    yield item
             info = lay.gguf
             assert info is not None
             config.setdefault("model_format", "gguf")
@@ -487,13 +485,28 @@ async def _finish(ctx: Ctx, req: dict[str, Any], name: Name, build: Build) -> As
     ctx.store.write_manifest(name, layer(MEDIA_CONFIG, cdigest, csize), [x.body for x in layers])
 
 
-async def _quantize(ctx: Ctx, lay: Layer, have: str, want: str) -> AsyncIterator[Any]:
+async def _validate(ctx: Ctx, lay: Layer) -> AsyncIterator[Any]:
+    total = ctx.store.blob_path(lay.body["digest"]).stat().st_size
+    for step in _steps(ctx, total):
+        await ctx.pace()
+        yield {
+            "status": "validating GGUF model",
+            "digest": ZERO_DIGEST,
+            "total": total,
+            "completed": step,
+        }
+    yield {"status": "verifying conversion"}
+    lay.body.pop("from", None)  # the rewritten layer is new: no provenance
+
+
+async def _quantize(ctx: Ctx, lay: Layer, have: str, given: str, want: str) -> AsyncIterator[Any]:
+    """rewriteLayerWithLlamaQuantize: progress over the layer's size, then the new layer."""
     path = ctx.store.blob_path(lay.body["digest"])
     total = path.stat().st_size
     for step in _steps(ctx, total):
         await ctx.pace()
         yield {
-            "status": f"quantizing {have} model to {want}",
+            "status": f"quantizing {have} model to {given}",
             "digest": ZERO_DIGEST,
             "total": total,
             "completed": step,

@@ -5,11 +5,17 @@ test allows): calls that return a task at once, `tasks/get`, `tasks/result`, `ta
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
-from mcp import Client, MCPError
+from mcp import Client, MCPError, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 from mcp.types import INVALID_PARAMS, METHOD_NOT_FOUND
 
 from server.app import build_server
@@ -28,8 +34,11 @@ from tests.server.tasks_client import (
     until_task,
 )
 from tests.server.test_background_pulls import MODEL, make_big, status
+from tests.server.test_http_security import TOKEN, Start, start_http  # noqa: F401 - a fixture
+from tests.server.test_stdio import server_args
 from tests.server.test_subscriptions import http_url  # noqa: F401 - a fixture
 
+OTHER_TOKEN = "another-horse-battery-staple-9876543210"
 TASK_TOOLS = {"pull_model", "push_model", "create_model", "package_adapter", "generate", "chat"}
 
 
@@ -298,3 +307,110 @@ async def test_a_restarted_server_reports_the_tasks_of_the_last_one(
     assert shut["status"] == "cancelled" and shut["statusMessage"] == CANCELLED_BY_SHUTDOWN
     assert interrupted["status"] == "failed"
     assert interrupted["error"]["message"] == ENDED_BY_RESTART
+
+
+# --- over HTTP: the 2026 era, and tasks bound to the bearer token -----------------------------
+
+
+async def test_over_http_the_2026_era_hands_a_slow_pull_off_to_a_task(
+    http_url: str,  # noqa: F811
+    ollama_double: OllamaDouble,
+) -> None:
+    gate = make_big(ollama_double)
+    tasks = TasksClient()
+    results: list[Any] = []
+    async with (
+        Client(http_url, extensions=[tasks], read_timeout_seconds=30) as client,
+        anyio.create_task_group() as group,
+    ):
+
+        async def pull() -> None:
+            results.append(await client.call_tool("pull_model", {"name": "big"}))
+
+        group.start_soon(pull)
+        with anyio.fail_after(10):
+            await tasks.started.wait()
+        gate.open()
+    [handle] = tasks.handles
+    assert handle.status == "working"
+    assert tasks.polls[-1]["status"] == "completed"
+    assert results[0].structured_content["action"] == "pulled"
+
+
+@asynccontextmanager
+async def token_client(url: str, token: str) -> AsyncIterator[Client]:
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+        Client(streamable_http_client(f"{url}/mcp", http_client=http), mode="legacy") as client,
+    ):
+        yield client
+
+
+async def test_a_task_is_bound_to_the_token_that_made_it(
+    start_http: Start,  # noqa: F811
+    ollama_double: OllamaDouble,
+    tmp_path: Path,
+) -> None:
+    """Two servers on one task history (as after a restart with a new token): a record made with
+    one token is unknown to a server that accepts another, found by one that accepts the same."""
+    common = ("--ollama-host", ollama_double.url, "--cache-dir", str(tmp_path / "cache"))
+    made_with = start_http("--auth-token", TOKEN, *common)
+    async with token_client(made_with, TOKEN) as client:
+        created = await call_as_task(client, "pull_model", {"name": "llama3.2"})
+        task_id = created["task"]["taskId"]
+        assert (await task_result(client, task_id))["isError"] is False
+    other, same = (start_http("--auth-token", t, *common) for t in (OTHER_TOKEN, TOKEN))
+    async with token_client(other, OTHER_TOKEN) as client:
+        with pytest.raises(MCPError) as unknown:
+            await get_task(client, task_id)
+        listed = (await list_tasks(client))["tasks"]
+    async with token_client(same, TOKEN) as client:
+        found = await get_task(client, task_id)
+    assert str(unknown.value).startswith("Failed to retrieve task: Task not found")
+    assert listed == []
+    assert found["status"] == "completed"
+
+
+# --- over stdio, both eras --------------------------------------------------------------------
+
+
+def stdio(double: OllamaDouble, tmp_path: Path) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=server_args(double, tmp_path))
+
+
+async def test_over_stdio_a_legacy_task_runs_to_its_result(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    gate = make_big(ollama_double)
+    params = stdio(ollama_double, tmp_path)
+    async with Client(params, mode="legacy", read_timeout_seconds=30) as client:
+        created = await call_as_task(client, "pull_model", {"name": "big"})
+        task_id = created["task"]["taskId"]
+        working = await get_task(client, task_id)
+        gate.open()
+        result = await task_result(client, task_id)
+    assert created["task"]["status"] == working["status"] == "working"
+    assert result["structuredContent"]["action"] == "pulled"
+
+
+async def test_over_stdio_the_2026_era_hands_a_slow_pull_off_to_a_task(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    gate = make_big(ollama_double)
+    tasks = TasksClient()
+    results: list[Any] = []
+    params = stdio(ollama_double, tmp_path)
+    async with (
+        Client(params, extensions=[tasks], read_timeout_seconds=30) as client,
+        anyio.create_task_group() as group,
+    ):
+
+        async def pull() -> None:
+            results.append(await client.call_tool("pull_model", {"name": "big"}))
+
+        group.start_soon(pull)
+        with anyio.fail_after(10):
+            await tasks.started.wait()
+        gate.open()
+    assert tasks.polls[-1]["status"] == "completed"
+    assert results[0].structured_content["action"] == "pulled"

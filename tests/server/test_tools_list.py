@@ -31,14 +31,14 @@ ARGUMENTS: dict[str, tuple[list[str], list[str]]] = {  # required, optional
     "push_model": (["name"], ["insecure"]),
     "copy_model": (["source", "destination"], []),
     "delete_model": (["name"], []),
-    "create_model": (["name"], ["modelfile", "modelfile_path"]),
+    "create_model": (["name"], ["modelfile", "modelfile_path", "quantize"]),
     "generate_modelfile": (
         ["base_model"],
         ["adapter_path", "system_prompt", "template", "parameters", "messages", "license"],
     ),
     "package_adapter": (
         ["path", "name", "base_model"],
-        ["system_prompt", "template", "parameters", "push"],
+        ["system_prompt", "template", "parameters", "push", "quantize"],
     ),
     "generate": (
         ["model", "prompt"],

@@ -19,12 +19,15 @@ from typing import Any, TypeVar
 import httpx2
 from pydantic import BaseModel, ValidationError
 
+from tools.api.quantize import ONLY_UNQUANTIZED, QUANTIZE_CHOICES, SOURCE_HINT
 from tools.errors import (
     ModelNotFound,
     OllamaAPIError,
     ProtocolError,
+    QuantizeRefused,
     ServerBusy,
     StreamError,
+    UnsupportedArchitecture,
     UnsupportedServer,
 )
 
@@ -42,6 +45,7 @@ _NOT_FOUND = (
 _PULL_NOT_FOUND = "pull model manifest: file does not exist"
 _PUSH_NOT_FOUND = re.compile(r"open .*manifests.*: no such file or directory")
 _OLD_CREATE = "path or Modelfile are required"
+_UNSUPPORTED_ARCH = re.compile(r'unsupported architecture ".*"')
 
 
 @dataclass(frozen=True)
@@ -96,9 +100,37 @@ def error_for(
     if status == 503:
         hint = "Ollama's request queue is full (OLLAMA_MAX_QUEUE); try again later"
         return ServerBusy(status, message, hint=hint)
+    if call.path == "/api/create":
+        refused = _create_refusal(200 if in_stream else status, message)
+        if refused is not None:
+            return refused
     if in_stream:
         return StreamError(message)
     return OllamaAPIError(status, message, hint=hint)
+
+
+def _create_refusal(status: int, message: str) -> OllamaAPIError | None:
+    """Create's refusals to quantize or convert (server/create.go, server/quantization.go),
+    with what to do; Ollama's message stays as it is."""
+    if message == ONLY_UNQUANTIZED:
+        return QuantizeRefused(status, message, hint=SOURCE_HINT)
+    if message.startswith("unsupported quantization type"):
+        return QuantizeRefused(status, message, hint=f"use one of {QUANTIZE_CHOICES}")
+    if message.startswith(("llama-quantize failed", "llama-quantize unavailable")):
+        hint = (
+            "Ollama's llama-quantize could not quantize this model (its log says why; an "
+            "architecture llama.cpp does not know cannot be quantized): leave quantize out, "
+            "or quantize the GGUF with llama.cpp first"
+        )
+        return QuantizeRefused(status, message, hint=hint)
+    if _UNSUPPORTED_ARCH.fullmatch(message):
+        hint = (
+            "Ollama cannot convert safetensors of this architecture: convert them to GGUF with "
+            "llama.cpp (convert_hf_to_gguf.py, or convert_lora_to_gguf.py for an adapter) and "
+            "create from the .gguf file"
+        )
+        return UnsupportedArchitecture(status, message, hint=hint)
+    return None
 
 
 def _missing_model(status: int, message: str, call: Call) -> ModelNotFound | None:

@@ -19,6 +19,23 @@ QUANTIZE_TYPES: Final = ("F32", "F16", "BF16", "Q8_0", "Q4_K_S", "Q4_K_M", "Q4_K
 LISTED_TYPES: Final = ("F32", "F16", "Q4_K_S", "Q4_K_M", "Q8_0")
 """The types Ollama's refusal lists, in its order."""
 
+QUANTIZE_CHOICES: Final = "Q4_K_M, Q4_K_S, Q8_0, F16, BF16, F32 (any case)"
+
+SOURCE_TYPES: Final = ("F16", "BF16", "F32")
+"""The only file types create quantizes from. Ollama reads `general.file_type` 0 (F32) as
+unknown (`KV.FileType`), so in practice an all-F32 GGUF is refused too."""
+
+ONLY_UNQUANTIZED: Final = "quantization is only supported for F16, BF16 and F32 models"
+SOURCE_HINT: Final = (
+    "the source is already quantized (or an F32 file, whose type Ollama reads as unknown): "
+    "create from its F16 or BF16 weights, or leave quantize out to keep its type"
+)
+
+
+def can_quantize_from(level: str) -> bool:
+    """Whether create quantizes a model whose `quantization_level` (file type) is `level`."""
+    return level.upper() in SOURCE_TYPES
+
 
 def check_quantize(value: str | None) -> str | None:
     """`value` upper-cased as Ollama reads it; `InvalidArgument` with the list for another value."""

@@ -13,6 +13,7 @@ import anyio
 import anyio.to_thread
 
 from tools.api.names import DEFAULT_NAMESPACE, REGISTRY_HOST, ModelName, parse_model_name
+from tools.api.quantize import check_quantize
 from tools.api.types import (
     ProgressResponse,
     ShowResponse,
@@ -42,6 +43,7 @@ from tools.packaging.pipeline import (
     require_local_base,
     upload_and_create,
 )
+from tools.packaging.quantize_source import check_installed_source
 from tools.packaging.reports import (
     PackageReport,
     PackagingPhase,
@@ -68,6 +70,7 @@ async def package_adapter(
     readable: AllowedRoots | None = None,
     digest_cache: DigestCache | None = None,
     on_progress: PackagingProgressCallback | None = None,
+    quantize: str | None = None,
     max_parallel_uploads: int = DEFAULT_PARALLEL_UPLOADS,
 ) -> PackageReport:
     """Package the LoRA adapter at `path` as model `name` on top of `base_model`.
@@ -78,8 +81,12 @@ async def package_adapter(
     `FileNotFoundError`, `PathNotAllowed`, `UnsupportedServer` (Ollama older than 0.5.5).
     Afterwards: Ollama's errors (`OllamaAPIError`), `FileChangedDuringUpload`, and `PushFailed`
     when only the push failed (it carries the report of what was created).
+
+    `quantize` quantizes the base's weights in the new model, as Ollama does: never the adapter,
+    and only from an F16, BF16 or F32 base (`NotQuantizable` before anything is uploaded).
     """
     target = parse_model_name(name)
+    quantize = check_quantize(quantize)  # before anything is read or sent
     if push:
         _require_pushable(target)
     base = parse_model_name(base_model)
@@ -113,11 +120,13 @@ async def package_adapter(
     )
     await require_json_create(client)
     shown, pulled = await _installed_base(client, base, pull_base, notify)
+    if quantize is not None:
+        check_installed_source(base_model.strip(), shown, quantize, adapter=True)
     facts = base_facts(base, shown)
     warnings = [*adapter.warnings, *check_base(adapter, facts), *plan.warnings]
 
     created = await upload_and_create(
-        client, target, plan, digest_cache, on_progress, None, max_parallel_uploads
+        client, target, plan, digest_cache, on_progress, quantize, max_parallel_uploads
     )
     report = PackageReport(
         **dict(created),

@@ -51,6 +51,7 @@ from tools.packaging.pipeline import (
     require_local_base,
     upload_and_create,
 )
+from tools.packaging.quantize_source import check_installed_source, check_local_source
 from tools.packaging.reports import (
     CreateResult,
     PackagingPhase,
@@ -111,11 +112,14 @@ async def create_model(
     parsed = parse(source)
     plan = await anyio.to_thread.run_sync(lambda: plan_for(parsed, folder, gate))
     adapters = await anyio.to_thread.run_sync(lambda: _named_adapters(parsed, folder, gate))
+    if quantize is not None:
+        await anyio.to_thread.run_sync(lambda: check_local_source(plan))
     await require_json_create(client)
-    if adapters and plan.from_model is not None:
+    if plan.from_model is not None and (adapters or quantize is not None):
         base = parse_model_name(plan.from_model)
-        require_local_base(base, plan.from_model)
-        await _check_installed_base(client, base, adapters)
+        if adapters:
+            require_local_base(base, plan.from_model)
+        await _check_installed_base(client, base, plan.from_model, adapters, quantize)
 
     return await upload_and_create(
         client, target, plan, digest_cache, on_progress, quantize, max_parallel_uploads
@@ -142,14 +146,20 @@ def _named_adapters(modelfile: Modelfile, folder: Path, gate: AllowedRoots) -> l
 
 
 async def _check_installed_base(
-    client: PackagingClient, base: ModelName, adapters: Sequence[AdapterInfo]
+    client: PackagingClient,
+    base: ModelName,
+    given: str,
+    adapters: Sequence[AdapterInfo],
+    quantize: str | None,
 ) -> None:
-    """Check an installed FROM model against the adapters; one that is not installed yet is
-    pulled by Ollama during the create, and cannot be checked before."""
+    """Check an installed FROM model against the adapters and `quantize`; one that is not
+    installed yet is pulled by Ollama during the create, and cannot be checked before."""
     try:
         shown = await client.show(base.shortest)
     except ModelNotFound:
         return
+    if quantize is not None:
+        check_installed_source(given, shown, quantize, adapter=False)
     facts = base_facts(base, shown)
     for adapter in adapters:
         check_base(adapter, facts)

@@ -299,7 +299,7 @@ CASES = [
         fixed(
             "unknown argument 'system' (did you mean 'system_prompt'?): package_adapter takes "
             "path, name, base_model, "
-            "system_prompt, template, parameters, push"
+            "system_prompt, template, parameters, push, quantize"
         ),
     ),
 ]  # fmt: skip
