@@ -54,10 +54,10 @@ async def _measure(workspace: Workspace, double: OllamaDouble) -> list[Figure]:
                 raise RuntimeError(f"show_model answered from {found['source']!r}")
 
         tags_before = double.requests.count("GET", "/api/tags")
-        listing, asking = await _alternate(session.server, mcp_list, direct_tags, calls)
+        listing, asking = await alternate(session.server, mcp_list, direct_tags, calls)
         tags_by_mcp = _by_server(double, "GET", "/api/tags", tags_before, calls)
         shows_before = double.requests.count("POST", "/api/show")
-        showing, asking_show = await _alternate(session.server, mcp_show, direct_show, calls)
+        showing, asking_show = await alternate(session.server, mcp_show, direct_show, calls)
         shows_by_mcp = _by_server(double, "POST", "/api/show", shows_before, calls)
         offline = await _offline(session, double, calls)
 
@@ -117,7 +117,7 @@ class Side:
         }
 
 
-async def _alternate(
+async def alternate(
     server: ServerProcess,
     ours: Callable[[], Awaitable[None]],
     theirs: Callable[[], Awaitable[None]],

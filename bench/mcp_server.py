@@ -96,10 +96,24 @@ async def mcp_session(
     command = server_command(ollama_url, cache_dir, allow_dir, label)
     params = StdioServerParameters(command=command[0], args=command[1:], cwd=REPO)
     async with Client(params, read_timeout_seconds=CALL_TIMEOUT, mode=mode) as client:
-        yield Session(client, ServerProcess(_child_with(str(cache_dir))))
+        yield Session(client, ServerProcess(child_with(str(cache_dir))))
 
 
-def _child_with(marker: str) -> int:
+def bare_command(ollama_url: str | None = None) -> list[str]:
+    """The SDK's floor (`bench.bare_server`): one trivial tool, and generate given a URL."""
+    return [sys.executable, "-m", "bench.bare_server", *([ollama_url] if ollama_url else [])]
+
+
+@asynccontextmanager
+async def bare_session(ollama_url: str) -> AsyncIterator[Session]:
+    """The bare `MCPServer` on stdio with its generate tool, pointed at the double."""
+    command = bare_command(ollama_url)
+    params = StdioServerParameters(command=command[0], args=command[1:], cwd=REPO)
+    async with Client(params, read_timeout_seconds=CALL_TIMEOUT) as client:
+        yield Session(client, ServerProcess(child_with("bench.bare_server")))
+
+
+def child_with(marker: str) -> int:
     """The pid of this process's child whose command line holds `marker` (the SDK spawns the
     server itself and does not say which pid it got)."""
     pids: list[int] = []

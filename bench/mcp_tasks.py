@@ -7,7 +7,7 @@ from __future__ import annotations
 import anyio
 
 from bench.common import Figure, Workspace, median
-from bench.mcp_calls import _alternate
+from bench.mcp_calls import alternate
 from bench.mcp_server import mcp_session
 from tests.ollama_double import OllamaDouble, running_double
 from tests.server.tasks_client import call_as_task, get_task
@@ -47,7 +47,7 @@ async def _measure(workspace: Workspace, double: OllamaDouble) -> list[Figure]:
         async def listing() -> None:
             await session.call("list_models", {})
 
-        polling, listed = await _alternate(session.server, poll, listing, calls)
+        polling, listed = await alternate(session.server, poll, listing, calls)
     return [
         Figure.of(
             "mcp_tasks_get",

@@ -10,8 +10,6 @@ from typing import TextIO
 
 import anyio
 
-from server.client_config import CLIENTS
-from server.doctor import START_HINT, choose_host, probe_ollama
 from server.settings import Settings
 
 DISTRIBUTION = "ollama-connector-mcp"
@@ -26,6 +24,10 @@ def should_show(stdin: TextIO | None = None) -> bool:
 
 
 def banner(settings: Settings) -> str:
+    # Imported here: on a pipe (an MCP client) serving never needs them.
+    from server.client_config import CLIENTS
+    from server.doctor import START_HINT, choose_host, probe_ollama
+
     lines = [f"{DISTRIBUTION} {_version()}: an MCP server for Ollama, {_transport(settings)}"]
     host = choose_host(settings)
     if host.url is None:

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 
 from server.app import build_server
 from server.banner import show_banner
-from server.client_config import snippet
-from server.doctor import run_doctor
 from server.http_security import InsecureBind, check_bind, serve_http
 from server.settings import Settings, parse_args
 from server.tools_api import SharedStateUnavailable, sync_ping, unavailable_at_start
@@ -27,6 +25,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def doctor(settings: Settings) -> int:
+    from server.doctor import run_doctor  # imported here: serving never needs it
+
     report = run_doctor(settings)
     sys.stdout.write(report.json() if settings.json_output else report.text())
     return 0 if report.ok else 1
@@ -34,6 +34,8 @@ def doctor(settings: Settings) -> int:
 
 def config(settings: Settings) -> int:
     """The snippet goes to stdout (to paste or to pipe); where it goes, to stderr."""
+    from server.client_config import snippet  # imported here: serving never needs it
+
     try:
         text, where = snippet(settings, settings.client or "")
     except ValueError as exc:

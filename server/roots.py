@@ -14,14 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import mcp.types as types
-from mcp.server.mcpserver import Context, ListRoots
+from mcp.server.mcpserver import AcceptedElicitation, Context, ListRoots
 
 from server.tools_api import AllowedRoots
 
 NO_ROOTS = types.ListRootsResult(roots=[])
+# The SDK wraps every resolver's answer in `AcceptedElicitation[Any]`. pydantic caches a
+# parametrised class only weakly, so with nothing else holding it the class is collected and
+# built again (about a millisecond) every few calls of generate; held here, it is built once.
+RESOLVED_OUTCOME = AcceptedElicitation[Any]
 
 
 def _client_has_roots(ctx: Context) -> bool:

@@ -1,7 +1,8 @@
 """What one server process holds: the settings, one metadata cache, one digest cache, the fleet
 of Ollama hosts (one client and catalog each; `client`, `catalog` and `pulls` are the default
-host's), the pulls of each host, the tasks (their records in Redis with --state-url) and the
-broadcast to clients. Made once per process by the lifespan in `server.app`."""
+host's), the pulls of each host, the tasks (their records in Redis with --state-url), the
+progress pacemaker and the broadcast to clients. Made once per process by the lifespan in
+`server.app`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from mcp.server.mcpserver import Context
 
 from server.notifications import Broadcast, LocalBus
+from server.pacemaker import Pacemaker
 from server.pull_records import PullHistory
 from server.pulls import PullRegistry
 from server.replicas.pulls import SharedPulls
@@ -48,6 +50,7 @@ class AppState:
     fleet: Fleet
     host_pulls: dict[str, PullRegistry]  # by host name
     tasks: TaskManager
+    pacemaker: Pacemaker  # keeps generate's and chat's progress alive, one task for all calls
     shared: SharedState | None = None  # the replicas' shared state, with --state-url
 
     def pulls_on(self, host: FleetHost) -> PullRegistry:
@@ -109,9 +112,11 @@ async def _open_state(
         else FileTaskStore(TaskHistory(folder, settings.pull_history))
     )
     tasks = TaskManager(task_store)
+    pacemaker = Pacemaker()
     try:
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(tasks.running())
+            await stack.enter_async_context(pacemaker.running())
             for pulls in host_pulls.values():
                 await stack.enter_async_context(pulls.running())
             await stack.enter_async_context(fleet.running())
@@ -126,6 +131,7 @@ async def _open_state(
                 fleet=fleet,
                 host_pulls=host_pulls,
                 tasks=tasks,
+                pacemaker=pacemaker,
                 shared=shared,
             )
     finally:

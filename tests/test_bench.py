@@ -23,6 +23,9 @@ CONNECTOR_FIGURES = {
 }
 MCP_FIGURES = {
     "mcp_call_overhead",
+    "mcp_generate",
+    "mcp_chat",
+    "mcp_generate_sdk",
     "mcp_cached_show",
     "mcp_offline_list",
     "mcp_startup",

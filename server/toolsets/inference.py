@@ -2,7 +2,8 @@
 
 generate and chat stream, and report progress (chunks so far) while they run, with a heartbeat
 while the model loads, so a client that resets its timeout on progress never gives up on a long
-answer. Cancelling the call closes the stream, and Ollama stops generating.
+answer (the process's one pacemaker, not a task per call: most of these calls take
+milliseconds). Cancelling the call closes the stream, and Ollama stops generating.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from server.hosts import routed
-from server.progress import ProgressReporter, heartbeat
+from server.progress import ProgressReporter
 from server.results import tool_result
 from server.roots import allowed_roots, roots_for_images
 from server.state import app_state
@@ -129,7 +130,8 @@ async def generate(
             model, prompt, system=system, options=options, format=format, think=think,
             images=pictures, keep_alive=keep_alive,
         )  # fmt: skip
-        async with heartbeat(reporter, _waiting(model)), aclosing(stream) as chunks:
+        beating = state.pacemaker.beating(reporter, _waiting(model))
+        async with beating, aclosing(stream) as chunks:
             async for chunk in chunks:
                 last = chunk
                 text.append(chunk.response)
@@ -164,7 +166,8 @@ async def chat(
             model, messages, tools=tools, format=format, options=options, keep_alive=keep_alive,
             think=think,
         )  # fmt: skip
-        async with heartbeat(reporter, _waiting(model)), aclosing(stream) as chunks:
+        beating = state.pacemaker.beating(reporter, _waiting(model))
+        async with beating, aclosing(stream) as chunks:
             async for chunk in chunks:
                 last = chunk
                 content.append(chunk.message.content)

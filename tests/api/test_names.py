@@ -248,3 +248,11 @@ def test_parsing_any_text_either_succeeds_or_raises_invalid_model_name(text: str
         assert repr(text) in str(exc)
     else:
         assert parse_model_name(name.full).same_model(name)
+
+
+def test_a_name_checked_again_is_not_parsed_again_and_a_bad_one_still_fails_each_time() -> None:
+    """generate and chat check their model's name twice per call: the second is a lookup."""
+    assert parse_model_name("llama3.2:latest") is parse_model_name("llama3.2:latest")
+    for _ in range(2):
+        with pytest.raises(InvalidModelName):
+            parse_model_name("bad name")

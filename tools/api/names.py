@@ -13,6 +13,7 @@ a name this module accepts is one the server accepts, and one it rejects never l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from tools.errors import InvalidModelName
@@ -78,6 +79,7 @@ class ModelName:
         return self.full
 
 
+@lru_cache(maxsize=1024)  # a call checks its model's name more than once; ModelName is frozen
 def parse_model_name(text: str) -> ModelName:
     """Parse and validate `text`, filling in the defaults; raise `InvalidModelName` if Ollama would
     reject it. Surrounding whitespace is ignored, as the server ignores it."""
