@@ -79,10 +79,15 @@ class ModelName:
         return self.full
 
 
-@lru_cache(maxsize=1024)  # a call checks its model's name more than once; ModelName is frozen
 def parse_model_name(text: str) -> ModelName:
     """Parse and validate `text`, filling in the defaults; raise `InvalidModelName` if Ollama would
     reject it. Surrounding whitespace is ignored, as the server ignores it."""
+    # The cache keys on the plain text: a str subclass such as ModelRef hashes through this parser.
+    return _parse_text(str(text))
+
+
+@lru_cache(maxsize=1024)  # a call checks its model's name more than once; ModelName is frozen
+def _parse_text(text: str) -> ModelName:
     raw = text.strip()
     if not raw:
         raise InvalidModelName(text, "the name is empty")
