@@ -312,6 +312,7 @@ def effective_flags(settings: Settings) -> dict[str, Any]:
         "read_only": settings.read_only,
         "toolsets": list(settings.toolsets),
         "allow_push": settings.allow_push,
+        "no_confirm": settings.no_confirm,
         "cache_ttl": settings.cache_ttl,
         "log_level": settings.log_level,
     }

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import mcp.types as types
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
@@ -43,6 +44,15 @@ def requested_host() -> str | None:
     """The `host` this call named (None: not named, or one host configured)."""
     call = _call.get()
     return call.requested if call is not None else None
+
+
+def host_argument(ctx: Context) -> str | None:
+    """The `host` a call names, read from the call itself: for resolvers, which the SDK runs
+    before the wrapper below sets `requested_host` for the call."""
+    params = ctx.request_context.params or {}
+    arguments = params.get("arguments")
+    named = arguments.get(HOST_ARGUMENT) if isinstance(arguments, Mapping) else None
+    return named if isinstance(named, str) else None
 
 
 def _answered(host: FleetHost) -> None:

@@ -36,6 +36,7 @@ ENV_TWINS: Mapping[str, str] = {
     "read_only": "OLLAMA_MCP_READ_ONLY",
     "toolsets": "OLLAMA_MCP_TOOLSETS",
     "allow_push": "OLLAMA_MCP_ALLOW_PUSH",
+    "no_confirm": "OLLAMA_MCP_NO_CONFIRM",
     "cache_dir": "OLLAMA_MCP_CACHE_DIR",
     "cache_ttl": "OLLAMA_MCP_CACHE_TTL",
     "pull_history": "OLLAMA_MCP_TASK_HISTORY",  # OLLAMA_MCP_PULL_HISTORY, its old name, too
@@ -70,6 +71,8 @@ class Settings:
     read_only: bool = False
     toolsets: tuple[str, ...] = DEFAULT_TOOLSETS
     allow_push: bool = False
+    # Never ask the person before a delete or an overwrite (unattended agents); see confirm.py.
+    no_confirm: bool = False
     cache_dir: Path | None = None  # None: the connector's default cache folder
     cache_ttl: float = DEFAULT_CACHE_TTL
     pull_history: float = DEFAULT_PULL_HISTORY  # seconds a finished pull's record is kept
@@ -125,6 +128,7 @@ def _settings(given: Mapping[str, object], env: Mapping[str, str]) -> Settings:
         read_only=_flag(given.get("read_only"), env, "read_only"),
         toolsets=_toolsets(value("toolsets")),
         allow_push=_flag(given.get("allow_push"), env, "allow_push"),
+        no_confirm=_flag(given.get("no_confirm"), env, "no_confirm"),
         cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
         cache_ttl=_number(value("cache_ttl"), "cache TTL", DEFAULT_CACHE_TTL),
         pull_history=_number(
@@ -306,6 +310,13 @@ def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
         action="store_true",
         default=default,
         help="offer push_model (off by default)",
+    )
+    add(
+        "--no-confirm",
+        action="store_true",
+        default=default,
+        help="never ask the person before deleting or replacing a model, for unattended "
+        "agents (env OLLAMA_MCP_NO_CONFIRM)",
     )
     add("--cache-dir", default=default, help="metadata cache folder (env OLLAMA_MCP_CACHE_DIR)")
     add(

@@ -6,6 +6,11 @@ stays valid for the task's life, so the task's progress goes out on the connecti
 marked with the task (`io.modelcontextprotocol/related-task`), to a client that still listens.
 On 2026-07-28 the tasks extension carries no progress: it flows while the call is open and
 then only shows in `tasks/get`. Either way the newest progress is kept for the status message.
+
+A question to the person (a confirmation's `elicitation/create`) from a 2025-11-25 task goes out
+the same way, on the connection, marked with the task, which is `input_required` while it waits.
+On 2026-07-28 a question never reaches a task: the resolver answers at once with an
+`InputRequiredResult`, so the call ends before the hand-off and the client retries it.
 """
 
 from __future__ import annotations
@@ -45,12 +50,27 @@ class TaskChannel:
 
     @property
     def can_send_request(self) -> bool:
+        if self._handshake:  # its request is answered (closed); the connection is not
+            return bool(self._request.transport.can_send_request)
         return self._request.can_send_request
 
     async def send_raw_request(
         self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None
     ) -> dict[str, Any]:
-        return await self._request.send_raw_request(method, params, opts)
+        if not self._handshake:
+            return await self._request.send_raw_request(method, params, opts)
+        record = self._task.record
+        record.status = "input_required"
+        try:
+            return await self._connection.send_raw_request(method, self._marked(params), opts)
+        finally:
+            if not record.ended:
+                record.status = "working"
+
+    def _marked(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        body = dict(params or {})
+        meta = {**(body.get("_meta") or {}), RELATED_TASK: {"taskId": self._task.record.id}}
+        return {**body, "_meta": meta}
 
     async def notify(
         self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None
@@ -58,9 +78,7 @@ class TaskChannel:
         if not self._handshake:
             await self._request.notify(method, params, opts)
             return
-        body = dict(params or {})
-        meta = {**(body.get("_meta") or {}), RELATED_TASK: {"taskId": self._task.record.id}}
-        await self._connection.notify(method, {**body, "_meta": meta}, opts)
+        await self._connection.notify(method, self._marked(params), opts)
 
     async def progress(
         self, progress: float, total: float | None = None, message: str | None = None

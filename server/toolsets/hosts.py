@@ -14,6 +14,7 @@ import mcp.types as types
 from mcp.server.mcpserver import Context, Resolve
 from pydantic import BaseModel
 
+from server.confirm import confirmation_line
 from server.progress import human_bytes
 from server.results import tool_result
 from server.roots import allowed_roots, roots_always
@@ -267,6 +268,7 @@ async def ollama_status(
         f"allowed folders: {', '.join(default.allowed_roots) or 'none'}",
         f"read-only: {'yes' if default.read_only else 'no'}; "
         f"toolsets: {', '.join(default.toolsets)}; push: {'on' if default.push_enabled else 'off'}",
+        confirmation_line(ctx),
     ]
     return tool_result("\n".join(lines), result)
 

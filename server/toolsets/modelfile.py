@@ -9,6 +9,7 @@ from mcp.server.mcpserver import Context, Resolve
 from pydantic import BaseModel, Field
 
 from server.changes import changing
+from server.confirm import Answer, confirm_create, go_ahead, not_replaced
 from server.hosts import targeted
 from server.notifications import announce_model_changes
 from server.progress import LayeredTotals, ProgressReporter, heartbeat, human_bytes
@@ -64,10 +65,12 @@ async def create_model_tool(
     name: Annotated[str, Field(description="New model name")],
     ctx: Context,
     roots: Annotated[types.ListRootsResult, Resolve(roots_always)],
+    answer: Annotated[Answer, Resolve(confirm_create)],
     modelfile: str | None = None,
     modelfile_path: Annotated[str | None, Field(description="Instead of modelfile")] = None,
     quantize: Annotated[str | None, Field(description="e.g. q4_K_M, q8_0 (from F16/BF16)")] = None,
 ) -> Annotated[types.CallToolResult, Created]:
+    go_ahead(answer, not_replaced(name))
     state = app_state(ctx)
     gate = allowed_roots(state.settings.allow_dirs, roots)
     relay = PackagingRelay(ProgressReporter(ctx.report_progress))

@@ -11,6 +11,15 @@ from mcp.server.mcpserver import Context, Resolve
 from pydantic import BaseModel, Field
 
 from server.changes import changing
+from server.confirm import (
+    Answer,
+    confirm_copy,
+    confirm_delete,
+    confirmation_line,
+    go_ahead,
+    not_deleted,
+    not_replaced,
+)
 from server.hosts import requested_host, routed, targeted
 from server.notifications import announce_model_changes
 from server.progress import human_bytes
@@ -108,6 +117,7 @@ class Status(BaseModel):
     read_only: bool
     toolsets: list[str]
     push_enabled: bool
+    confirm_changes: bool  # asks the person before a delete or a replacement (see confirm.py)
     error: str | None = None
     # From /api/status; None when not reported (Ollama before 0.16.2, or unreachable).
     cloud_disabled: bool | None = None
@@ -212,6 +222,7 @@ async def status(state: AppState, roots: list[Path]) -> Status:
         "read_only": settings.read_only,
         "toolsets": list(settings.toolsets),
         "push_enabled": settings.allow_push,
+        "confirm_changes": not settings.no_confirm,
         "shared_state": await state.shared.describe() if state.shared else None,
     }
     try:
@@ -316,7 +327,9 @@ async def copy_model(
     source: Annotated[str, Field(description="Installed model")],
     destination: str,
     ctx: Context,
+    answer: Annotated[Answer, Resolve(confirm_copy)],
 ) -> Annotated[types.CallToolResult, Changed]:
+    go_ahead(answer, not_replaced(destination))
     state = app_state(ctx)
     async with targeted(state) as host, changing(host, destination):
         await host.client.copy(source, destination)
@@ -327,7 +340,10 @@ async def copy_model(
     )
 
 
-async def delete_model(name: ModelName, ctx: Context) -> Annotated[types.CallToolResult, Changed]:
+async def delete_model(
+    name: ModelName, ctx: Context, answer: Annotated[Answer, Resolve(confirm_delete)]
+) -> Annotated[types.CallToolResult, Changed]:
+    go_ahead(answer, not_deleted(name))
     state = app_state(ctx)
     await state.fleet.refuse_ambiguous(name, requested_host())
     async with targeted(state) as host, changing(host, name):
@@ -354,6 +370,7 @@ async def ollama_status(
         f"allowed folders: {', '.join(result.allowed_roots) or 'none'}",
         f"read-only: {'yes' if result.read_only else 'no'}; "
         f"toolsets: {', '.join(result.toolsets)}; push: {'on' if result.push_enabled else 'off'}",
+        confirmation_line(ctx),
     ]
     if result.cloud_disabled is not None:
         by = f" by {result.cloud_disabled_by}" if result.cloud_disabled_by else ""

@@ -10,6 +10,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from server.changes import changing
+from server.confirm import Answer, confirm_package, go_ahead, not_replaced
 from server.hosts import targeted
 from server.notifications import announce_model_changes
 from server.progress import ProgressReporter, heartbeat, human_bytes
@@ -43,6 +44,7 @@ async def package_adapter_tool(
     base_model: Annotated[str, Field(description="Installed base model")],
     ctx: Context,
     roots: Annotated[types.ListRootsResult, Resolve(roots_always)],
+    answer: Annotated[Answer, Resolve(confirm_package)],
     system_prompt: str | None = None,
     template: Annotated[str | None, Field(description="Go template")] = None,
     parameters: Annotated[dict[str, Any] | None, Field(description=PARAMETERS_HELP)] = None,
@@ -52,6 +54,7 @@ async def package_adapter_tool(
     state = app_state(ctx)
     if push and not state.settings.allow_push:
         raise ToolError(PUSH_OFF)
+    go_ahead(answer, not_replaced(name))
     gate = allowed_roots(state.settings.allow_dirs, roots)
     relay = PackagingRelay(ProgressReporter(ctx.report_progress))
     async with (
