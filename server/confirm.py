@@ -60,7 +60,8 @@ def client_can_be_asked(ctx: Context) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-def _asking(ctx: Context) -> bool:
+def asks(ctx: Context) -> bool:
+    """Whether this client's person is asked (the model library App then does not ask again)."""
     return client_can_be_asked(ctx) and not app_state(ctx).settings.no_confirm
 
 
@@ -94,7 +95,7 @@ async def _installed(host: FleetHost, name: str) -> ModelSummary | None:
 
 async def confirm_delete(ctx: Context, name: str) -> Question:
     """delete_model: always asked, with the size when the list has it."""
-    if not _asking(ctx):
+    if not asks(ctx):
         return PROCEED
     host = _target(ctx)
     if host is None:
@@ -126,7 +127,7 @@ async def _replace(
 ) -> Question:
     """Asked only when `name` is installed on the target host (it would be replaced). When
     nothing can tell, not asked: the call fails as it always has, or makes a new model."""
-    if not _asking(ctx):
+    if not asks(ctx):
         return PROCEED
     host = _target(ctx)
     if host is None:

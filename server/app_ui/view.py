@@ -18,6 +18,7 @@ import mcp.types as types
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel
 
+from server.confirm import asks
 from server.pull_records import PullRecord
 from server.registry import TOOLS, ToolSpec, offered
 from server.results import tool_result
@@ -53,6 +54,9 @@ class Actions(BaseModel):
     delete: bool
     browse: bool
     push: bool  # --allow-push
+    # The server asks the person itself before delete_model (this client has elicitation): the
+    # page does not ask a second time.
+    delete_asks: bool = False
 
 
 class PackagedOnHost(Packaged):
@@ -178,6 +182,7 @@ ViewTool = Callable[[Context], Awaitable[types.CallToolResult]]
 def library_view_tool(last_package: LastPackage) -> ViewTool:
     async def library_view(ctx: Context) -> Annotated[types.CallToolResult, LibraryView]:
         result = await view(app_state(ctx), last_package.report)
+        result.actions.delete_asks = result.actions.delete and asks(ctx)
         count = "?" if result.installed is None else str(len(result.installed))
         return tool_result(f"the model library App's view: {count} model(s) installed", result)
 

@@ -114,9 +114,11 @@ async def app_host(
     theme: str = "light",
     width: int = 900,
     hosts: dict[str, OllamaDouble] | None = None,
+    elicitation_callback: Any = None,
 ) -> AsyncIterator[Host]:
     """The App opened by the tool `opener`, as a host shows it after the model called it;
-    with `hosts`, on a server that fronts several Ollama hosts."""
+    with `hosts`, on a server that fronts several Ollama hosts; with `elicitation_callback`, a
+    host that can ask its person (elicitation)."""
     from playwright.async_api import Route, async_playwright
 
     params = StdioServerParameters(
@@ -124,7 +126,12 @@ async def app_host(
     )
     seen = Seen()
     async with (
-        Client(params, extensions=[APPS], read_timeout_seconds=30) as client,
+        Client(
+            params,
+            extensions=[APPS],
+            read_timeout_seconds=30,
+            elicitation_callback=elicitation_callback,
+        ) as client,
         async_playwright() as playwright,
     ):
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}

@@ -16,6 +16,7 @@ from tests.adapter_factories import write_peft_dir
 from tests.browser.app_host import HOST_ORIGIN, ROOT, Host, app_host
 from tests.ollama_double.gates import Gate
 from tests.ollama_double.server import OllamaDouble
+from tests.server.test_confirm import NOT_YES, YES, Person
 
 pytestmark = pytest.mark.browser
 
@@ -23,6 +24,7 @@ SEEDED = ["llama3.2:latest", "all-minilm:latest", "qwen3:latest", "gemma2:2b"]
 PULLED = "gemma4:latest"  # in the double's library (recommended, local), not installed
 LLAMA_HIDDEN = 3072  # the double's llama3.2 embedding length: an adapter must fit it
 WAIT_MS = 15_000
+GEMMA_SIZE = "18.0 KB"  # as the server's question says it
 
 
 def nothing_but_the_host(host: Host) -> None:
@@ -175,6 +177,28 @@ async def test_delete_asks_first_then_removes(ollama_double: OllamaDouble, tmp_p
         await expect(table.locator('tr[data-model="gemma2:2b"]')).to_have_count(0)
         await expect(table.locator("tbody tr")).to_have_count(3)
         await expect(host.app.get_by_role("status")).to_have_text("deleted gemma2:2b")
+    assert "gemma2:2b" not in ollama_double.installed_names()
+    nothing_but_the_host(host)
+
+
+async def test_a_host_that_asks_its_person_is_not_asked_twice(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    person = Person(NOT_YES["decline"])
+    async with app_host(ollama_double, tmp_path, elicitation_callback=person) as host:
+        table = host.app.get_by_role("table", name="Installed models")
+        status = host.app.get_by_role("status")
+        await host.app.get_by_role("button", name="Delete gemma2:2b").click()
+        await expect(status).to_have_text("kept gemma2:2b")  # the person said no, to the host
+        await expect(host.app.get_by_role("alertdialog")).to_have_count(0)  # the page never asked
+        assert "gemma2:2b" in ollama_double.installed_names()
+        person.answer = YES
+        await host.app.get_by_role("button", name="Delete gemma2:2b").click()
+        await expect(status).to_have_text("deleted gemma2:2b")
+        await expect(table.locator('tr[data-model="gemma2:2b"]')).to_have_count(0)
+        await expect(host.app.get_by_role("alertdialog")).to_have_count(0)
+    assert person.asked == [f"Delete gemma2:2b ({GEMMA_SIZE})?"] * 2
+    assert host.seen.calls.count("delete_model") == 2
     assert "gemma2:2b" not in ollama_double.installed_names()
     nothing_but_the_host(host)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import mcp.types as types
 import pytest
 from mcp import Client
 from mcp.client.extension import advertise
@@ -102,9 +103,28 @@ async def test_library_view_shows_everything_and_the_offered_actions(connect: Co
     assert lengths["all-minilm:latest"] == 512
     assert view["running"] == [] and view["pulls"] == [] and view["last_package"] is None
     assert view["actions"] == {
-        "pull": True, "cancel_pull": True, "delete": True, "browse": True, "push": True
+        "pull": True, "cancel_pull": True, "delete": True, "browse": True, "push": True,
+        "delete_asks": False,  # this client cannot ask its user: the page asks before a delete
     }  # fmt: skip
     assert text(result) == "the model library App's view: 4 model(s) installed"
+
+
+@pytest.mark.parametrize(
+    ("changes", "delete_asks"),
+    [({}, True), ({"no_confirm": True}, False), ({"read_only": True}, False)],
+)
+async def test_the_page_leaves_the_question_to_a_client_that_asks_its_user(
+    connect: Connect, settings: Settings, changes: dict[str, Any], delete_asks: bool
+) -> None:
+    async def person(ctx: Any, params: Any) -> types.ElicitResult:
+        return types.ElicitResult(action="decline")
+
+    async with connect(
+        with_settings(settings, **changes), extensions=APPS, elicitation_callback=person
+    ) as client:
+        view = (await client.call_tool("library_view", {})).structured_content
+    assert view is not None
+    assert view["actions"]["delete_asks"] is delete_asks
 
 
 @pytest.mark.parametrize(
