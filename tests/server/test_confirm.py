@@ -442,3 +442,14 @@ async def test_over_stdio_the_question_reaches_the_person(
     assert text(deleted) == "deleted qwen3"
     assert person.asked == [DELETE_LLAMA, f"Delete {QWEN} ({QWEN_SIZE})?"]
     assert LLAMA in ollama_double.installed_names() and QWEN not in ollama_double.installed_names()
+    unattended = StdioServerParameters(
+        command=sys.executable,
+        args=server_args(ollama_double, tmp_path),
+        env={"OLLAMA_MCP_NO_CONFIRM": "1"},
+    )
+    async with Client(
+        unattended, mode=mode, read_timeout_seconds=30, elicitation_callback=person
+    ) as c:
+        unasked = await c.call_tool("delete_model", {"name": "llama3.2"})
+    assert text(unasked) == "deleted llama3.2"
+    assert len(person.asked) == 2  # the env twin: no third question

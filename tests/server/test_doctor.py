@@ -71,7 +71,13 @@ def test_doctor_on_the_double_passes_every_line(
     assert line(lines, "cache").endswith(f"{cache} (created on first use)")
     assert line(lines, "allow-dir").endswith(f"{roots.resolve()} (readable)")
     assert "read_only=False" in line(lines, "flags")
+    assert "no_confirm=False" in line(lines, "flags")
     assert lines[-1] == "doctor: everything is in place"
+
+
+def test_doctor_shows_no_confirm(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, lines = run_doctor(capsys, "--no-confirm", cache=tmp_path)
+    assert "allow_push=False no_confirm=True cache_ttl=" in line(lines, "flags")
 
 
 def test_doctor_against_nothing_fails_and_names_the_fix(
