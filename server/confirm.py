@@ -5,7 +5,8 @@ Where the client declared (form) elicitation, `delete_model` asks before it dele
 `create_model`, `copy_model` and `package_adapter` ask when their target name is already installed
 on the target host (they would replace that model). The question is a yes/no form that says what
 would be lost, its size from the host's model list (the catalog: cached for seconds, one quick
-`/api/tags` at most, and read from the cache or Ollama's folder when Ollama is down).
+`/api/tags` at most, and read from the cache or Ollama's folder when Ollama is down; a list that
+takes longer than `LOOKUP_SECONDS` counts as "cannot tell").
 
 The questions ride the SDK's portable resolvers (`Annotated[Answer, Resolve(...)]`): on 2026-07-28
 an `InputRequiredResult` the client answers by retrying, on the handshake era an
@@ -24,8 +25,7 @@ no question: the call then fails as it always has, having changed nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
+import anyio
 from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
@@ -33,7 +33,14 @@ from pydantic import BaseModel, Field
 from server.hosts import host_argument
 from server.progress import human_bytes
 from server.state import app_state
-from server.tools_api import FleetHost, InvalidInput, ModelNotFound, ModelSummary, OllamaError
+from server.tools_api import (
+    FleetHost,
+    InvalidInput,
+    ModelNotFound,
+    ModelSummary,
+    OllamaError,
+    OllamaUnavailable,
+)
 
 
 # The one field of every question: yes goes ahead, no (the default) changes nothing. (No
@@ -49,8 +56,10 @@ class Confirm(BaseModel):
 Answer = ElicitationResult[Confirm]
 PROCEED = Confirm(confirm=True)  # a resolver's plain answer: no question needed, go ahead
 Question = Elicit[Confirm] | Confirm
-# Held so pydantic builds the parametrised class once (see `RESOLVED_OUTCOME` in roots.py).
-ACCEPTED = AcceptedElicitation[Confirm]
+# How long the model list may take before the answer is "cannot tell": the question must be
+# asked before a 2026-07-28 call of create_model or package_adapter is handed off to a task
+# (`HAND_OFF_AFTER`, 1 s), and a confirmation is not worth a slow call.
+LOOKUP_SECONDS = 0.5
 
 
 def client_can_be_asked(ctx: Context) -> bool:
@@ -88,9 +97,12 @@ async def _installed(host: FleetHost, name: str) -> ModelSummary | None:
     """`name`'s list entry on `host`; None when the list (live, cached, or read offline) lacks
     it. Raises `OllamaError` when nothing can tell, `InvalidInput` for a name Ollama refuses."""
     try:
-        return (await host.catalog.find_model(name)).value
+        with anyio.fail_after(LOOKUP_SECONDS):
+            return (await host.catalog.find_model(name)).value
     except ModelNotFound:
         return None
+    except TimeoutError:
+        raise OllamaUnavailable(host.url, f"no model list within {LOOKUP_SECONDS:g} s") from None
 
 
 async def confirm_delete(ctx: Context, name: str) -> Question:
@@ -190,7 +202,7 @@ def confirmation_line(ctx: Context) -> str:
     )
 
 
-def go_ahead(answer: Answer | Any, refusal: str) -> None:
+def go_ahead(answer: Answer, refusal: str) -> None:
     """Return when the call may go ahead (not asked, or answered yes); else the tool error
     `refusal`, before anything is sent."""
     if isinstance(answer, AcceptedElicitation) and answer.data.confirm:

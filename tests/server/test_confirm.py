@@ -16,6 +16,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from server.app import build_server
+from server.confirm import LOOKUP_SECONDS
 from server.settings import Settings, SettingsError, _settings, parse_args
 from server.tasks.records import RELATED_TASK
 from tests.adapter_factories import write_peft_dir
@@ -174,6 +175,19 @@ async def test_with_ollama_down_the_cached_list_gives_the_size(
     assert text(result).startswith(
         f"Error executing tool delete_model: Ollama is not running at {ollama_double.url}"
     )
+
+
+async def test_a_model_list_slower_than_the_lookup_bound_counts_as_cannot_tell(
+    connect: Connect, ollama_double: OllamaDouble, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The question must be asked before a 2026 call is handed off to a task (after 1 s)."""
+    monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "no-such-folder"))
+    ollama_double.faults.delay("/api/tags", 5 * LOOKUP_SECONDS)
+    person = Person(NOT_YES["decline"])
+    async with connect(elicitation_callback=person) as client:
+        result = await client.call_tool("delete_model", {"name": "llama3.2"})
+    assert person.asked == ["Delete llama3.2? (its size is unknown)"]
+    assert text(result) == NOT_DELETED
 
 
 # --- replacing an installed model ---------------------------------------------------------------

@@ -26,12 +26,16 @@ def _resolvers() -> dict[str, object]:
     return found
 
 
-def test_the_tools_that_read_files_resolve_roots() -> None:
+def test_the_tools_that_read_files_resolve_roots_and_those_that_destroy_ask() -> None:
     assert set(_resolvers()) == {
         "generate(roots)",
         "create_model(roots)",
         "package_adapter(roots)",
         "ollama_status(roots)",
+        "delete_model(answer)",  # server/confirm.py: the person's answer, when asked
+        "copy_model(answer)",
+        "create_model(answer)",
+        "package_adapter(answer)",
     }
 
 
