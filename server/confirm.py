@@ -5,8 +5,9 @@ Where the client declared (form) elicitation, `delete_model` asks before it dele
 `create_model`, `copy_model` and `package_adapter` ask when their target name is already installed
 on the target host (they would replace that model). The question is a yes/no form that says what
 would be lost, its size from the host's model list (the catalog: cached for seconds, one quick
-`/api/tags` at most, and read from the cache or Ollama's folder when Ollama is down; a list that
-takes longer than `LOOKUP_SECONDS` counts as "cannot tell").
+`/api/tags` at most, without retries, and read from the cache or Ollama's folder when Ollama is
+down). However long that takes, a 2026-07-28 call still asks as a plain call: it becomes a task
+only once its body began (`server/tasks`).
 
 The questions ride the SDK's portable resolvers (`Annotated[Answer, Resolve(...)]`): on 2026-07-28
 an `InputRequiredResult` the client answers by retrying, on the handshake era an
@@ -25,7 +26,6 @@ no question: the call then fails as it always has, having changed nothing.
 
 from __future__ import annotations
 
-import anyio
 from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
@@ -39,7 +39,6 @@ from server.tools_api import (
     ModelNotFound,
     ModelSummary,
     OllamaError,
-    OllamaUnavailable,
 )
 
 
@@ -56,10 +55,6 @@ class Confirm(BaseModel):
 Answer = ElicitationResult[Confirm]
 PROCEED = Confirm(confirm=True)  # a resolver's plain answer: no question needed, go ahead
 Question = Elicit[Confirm] | Confirm
-# How long the model list may take before the answer is "cannot tell": the question must be
-# asked before a 2026-07-28 call of create_model or package_adapter is handed off to a task
-# (`HAND_OFF_AFTER`, 1 s), and a confirmation is not worth a slow call.
-LOOKUP_SECONDS = 0.5
 
 
 def client_can_be_asked(ctx: Context) -> bool:
@@ -97,12 +92,9 @@ async def _installed(host: FleetHost, name: str) -> ModelSummary | None:
     """`name`'s list entry on `host`; None when the list (live, cached, or read offline) lacks
     it. Raises `OllamaError` when nothing can tell, `InvalidInput` for a name Ollama refuses."""
     try:
-        with anyio.fail_after(LOOKUP_SECONDS):
-            return (await host.catalog.find_model(name)).value
+        return (await host.catalog.find_model(name)).value
     except ModelNotFound:
         return None
-    except TimeoutError:
-        raise OllamaUnavailable(host.url, f"no model list within {LOOKUP_SECONDS:g} s") from None
 
 
 async def confirm_delete(ctx: Context, name: str) -> Question:

@@ -20,6 +20,7 @@ from server.arguments import strict
 from server.errors import as_tool_errors
 from server.hosts import HostUse, with_host_argument
 from server.settings import Settings
+from server.tasks.manager import saying_when_it_works
 from server.tools_api import host_specs
 from server.toolsets import hosts, inference, library, modelfile, models, packaging, registry, web
 
@@ -214,6 +215,8 @@ def register_tools(server: MCPServer[Any], settings: Settings) -> None:
         fn = as_tool_errors(
             spec.name, ON_EVERY_HOST.get(spec.name, spec.fn) if several else spec.fn
         )
+        if spec.name in TASK_TOOLS:
+            fn = saying_when_it_works(fn)
         if several and spec.name in HOST_USES:
             fn = with_host_argument(fn, HOST_USES[spec.name], names)
         server.add_tool(

@@ -11,11 +11,12 @@ so `pull_status` and `tasks/get` tell of the same pull.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
@@ -64,6 +65,8 @@ class RunningTask:
         self.writing = anyio.Lock()  # its record's writes: the start always before the end
         self.published = False  # written down, so its owner may see it
         self.done = anyio.Event()
+        # Its tool's body began: the SDK's resolvers are done, any question to the person asked.
+        self.working = anyio.Event()
         self.cancel_reason: str | None = None
         self._describe: Callable[[], str] | None = None
         self._pull_cancelled: Callable[[], str | None] | None = None
@@ -108,6 +111,24 @@ CURRENT_TASK: ContextVar[RunningTask | None] = ContextVar("current_task", defaul
 def running_task() -> RunningTask | None:
     """The task the current tool call runs in, if it runs in one."""
     return CURRENT_TASK.get()
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def saying_when_it_works(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """A task tool's `fn` that marks its task `working` as its body begins (see
+    `Tasks.intercept_tool_call`: a call still resolving its arguments is never handed off)."""
+
+    @functools.wraps(fn)
+    async def body(*args: P.args, **kwargs: P.kwargs) -> R:
+        task = running_task()
+        if task is not None:
+            task.working.set()
+        return await fn(*args, **kwargs)
+
+    return body
 
 
 class TaskManager:
@@ -252,6 +273,7 @@ class TaskManager:
                     if task.published:
                         await self.store.ended(record)
             self._tasks.pop(record.id, None)
+            task.working.set()  # also for a call that ended before its body began
             task.done.set()
 
     @staticmethod

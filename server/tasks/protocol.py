@@ -9,9 +9,11 @@ served by a middleware, above that check.
 
 2026-07-28: the tasks extension (`io.modelcontextprotocol/tasks`, SEP-2663) through the SDK's
 extension framework. The server decides: a call of one of those tools from a client that
-declared the extension and that has not ended after `HAND_OFF_AFTER` seconds becomes a task
-(`resultType: "task"`); one that ends sooner answers as a plain call. `tasks/get` carries the
-result inline; `tasks/update` and `tasks/cancel` are acknowledgements; there is no
+declared the extension and that has not ended `HAND_OFF_AFTER` seconds after its body began
+becomes a task (`resultType: "task"`); one that ends sooner answers as a plain call. Before the
+body begins, the SDK runs the tool's resolvers: a question to the person (a confirmation) goes
+back as the plain call's `InputRequiredResult`, however long deciding to ask took. `tasks/get`
+carries the result inline; `tasks/update` and `tasks/cancel` are acknowledgements; there is no
 `tasks/list` and no `tasks/result`.
 """
 
@@ -139,6 +141,9 @@ class Tasks(Extension):
 
         task = tasks.launch(self.owner(ctx), params.name, work)
         try:
+            # While the SDK resolves the arguments the call stays a plain call: a resolver's
+            # question (an `InputRequiredResult`) must reach the caller, never a task.
+            await task.working.wait()
             with anyio.move_on_after(HAND_OFF_AFTER):
                 await task.done.wait()
         except anyio.get_cancelled_exc_class():

@@ -16,8 +16,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from server.app import build_server
-from server.confirm import LOOKUP_SECONDS
 from server.settings import Settings, SettingsError, _settings, parse_args
+from server.tasks.protocol import HAND_OFF_AFTER
 from server.tasks.records import RELATED_TASK
 from tests.adapter_factories import write_peft_dir
 from tests.ollama_double.server import OllamaDouble
@@ -175,19 +175,6 @@ async def test_with_ollama_down_the_cached_list_gives_the_size(
     assert text(result).startswith(
         f"Error executing tool delete_model: Ollama is not running at {ollama_double.url}"
     )
-
-
-async def test_a_model_list_slower_than_the_lookup_bound_counts_as_cannot_tell(
-    connect: Connect, ollama_double: OllamaDouble, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """The question must be asked before a 2026 call is handed off to a task (after 1 s)."""
-    monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "no-such-folder"))
-    ollama_double.faults.delay("/api/tags", 5 * LOOKUP_SECONDS)
-    person = Person(NOT_YES["decline"])
-    async with connect(elicitation_callback=person) as client:
-        result = await client.call_tool("delete_model", {"name": "llama3.2"})
-    assert person.asked == ["Delete llama3.2? (its size is unknown)"]
-    assert text(result) == NOT_DELETED
 
 
 # --- replacing an installed model ---------------------------------------------------------------
@@ -410,6 +397,23 @@ async def test_a_2026_task_call_asks_before_the_task_starts(
     assert person.asked == [f"Replace the existing model {QWEN} ({QWEN_SIZE}) with a new one?"]
     assert tasks.handles == []  # answered as a plain call: no task was handed out
     assert folder_hashes(ollama_double.models_dir) == before
+
+
+async def test_a_2026_call_slow_to_decide_still_asks_as_a_plain_call(
+    settings: Settings, ollama_double: OllamaDouble
+) -> None:
+    """Deciding to ask (the model list) outlasts the task hand-off time: the question still
+    reaches the caller, since a call becomes a task only once its body began."""
+    ollama_double.faults.delay("/api/tags", 2 * HAND_OFF_AFTER)
+    tasks = TasksClient()
+    person = Person(NOT_YES["decline"])
+    async with Client(
+        build_server(settings), extensions=[tasks], elicitation_callback=person
+    ) as client:
+        result = await client.call_tool("create_model", over_qwen("create_model", Path())[0])
+    assert person.asked == [f"Replace the existing model {QWEN} ({QWEN_SIZE}) with a new one?"]
+    assert text(result) == not_replaced("create_model", "qwen3")
+    assert tasks.handles == []
 
 
 @pytest.mark.parametrize("answer", ["yes", "decline"])
