@@ -8,6 +8,7 @@ naming an argument the tool does not take is a tool error that lists the ones it
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -16,6 +17,10 @@ from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from server.tools_api import did_you_mean
 
 UNKNOWN = "__unknown_arguments__"  # carries the refusal from validation to the tool's guard
+# Whether the call just validated will be refused: the SDK runs the tool's resolvers between
+# validation and the guard, and they must not ask the person about a call that does nothing.
+# Set on every validation, in the call's own context, so it never outlives its call.
+_refusing: ContextVar[bool] = ContextVar("refusing_unknown_arguments", default=False)
 
 
 class StrictArguments(FuncMetadata):
@@ -25,6 +30,7 @@ class StrictArguments(FuncMetadata):
         validated = super().validate_arguments(arguments_to_validate)
         taken = [field.alias or name for name, field in self.arg_model.model_fields.items()]
         unknown = [name for name in arguments_to_validate if name not in taken]
+        _refusing.set(bool(unknown))
         if unknown:
             names = ", ".join(repr(name) + did_you_mean(name, taken) for name in unknown)
             plural = "s" if len(unknown) > 1 else ""
@@ -49,3 +55,8 @@ def refuse_unknown(kwargs: dict[str, Any]) -> None:
     refusal = kwargs.pop(UNKNOWN, None)
     if refusal is not None:
         raise ToolError(str(refusal))
+
+
+def refused_before_it_runs() -> bool:
+    """For resolvers: the call being resolved names an argument its tool does not take."""
+    return _refusing.get()

@@ -30,6 +30,7 @@ from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, Elicitati
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from server.arguments import refused_before_it_runs
 from server.hosts import host_argument
 from server.progress import human_bytes
 from server.state import app_state
@@ -69,6 +70,11 @@ def asks(ctx: Context) -> bool:
     return client_can_be_asked(ctx) and not app_state(ctx).settings.no_confirm
 
 
+def _may_ask(ctx: Context) -> bool:
+    """Asking, and the call will run: one naming an unknown argument is refused unasked."""
+    return asks(ctx) and not refused_before_it_runs()
+
+
 def _target(ctx: Context) -> FleetHost | None:
     """The host the change will be made on, as `targeted` will choose it; None when the call
     will be refused for its host (unknown or down)."""
@@ -99,7 +105,7 @@ async def _installed(host: FleetHost, name: str) -> ModelSummary | None:
 
 async def confirm_delete(ctx: Context, name: str) -> Question:
     """delete_model: always asked, with the size when the list has it."""
-    if not asks(ctx):
+    if not _may_ask(ctx):
         return PROCEED
     host = _target(ctx)
     if host is None:
@@ -131,7 +137,7 @@ async def _replace(
 ) -> Question:
     """Asked only when `name` is installed on the target host (it would be replaced). When
     nothing can tell, not asked: the call fails as it always has, or makes a new model."""
-    if not asks(ctx):
+    if not _may_ask(ctx):
         return PROCEED
     host = _target(ctx)
     if host is None:

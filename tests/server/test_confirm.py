@@ -151,6 +151,20 @@ async def test_a_model_that_is_not_installed_is_not_asked_about(connect: Connect
     )
 
 
+async def test_a_call_refused_for_an_unknown_argument_is_not_asked_about(
+    connect: Connect, ollama_double: OllamaDouble
+) -> None:
+    person = Person(YES)
+    async with connect(elicitation_callback=person) as client:
+        refused = await client.call_tool("delete_model", {"name": "llama3.2", "force": True})
+        deleted = await client.call_tool("delete_model", {"name": "llama3.2"})
+    assert text(refused) == (
+        "Error executing tool delete_model: unknown argument 'force': delete_model takes name"
+    )
+    assert person.asked == [DELETE_LLAMA]  # only the second call, which ran
+    assert text(deleted) == "deleted llama3.2"
+
+
 async def test_with_ollama_down_and_nothing_known_delete_still_asks(
     connect: Connect, ollama_double: OllamaDouble, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
