@@ -64,29 +64,22 @@ async def _wire() -> AsyncIterator[tuple[PipeLines | None, PipeWriter | None]]:
     read_transport, _ = await loop.connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(wire_in, "rb", buffering=0)
     )
-    write_transport, _ = await loop.connect_write_pipe(
-        _Drained, os.fdopen(wire_out, "wb", buffering=0)
+    write_transport, write_side = await loop.connect_write_pipe(
+        _WriteSide, os.fdopen(wire_out, "wb", buffering=0)
     )
     try:
-        yield PipeLines(reader), PipeWriter(write_transport)
+        yield PipeLines(reader), PipeWriter(write_transport, write_side)
     finally:
         read_transport.close()
-        await _closed(write_transport)
+        write_transport.close()  # once what was written has left: the last answer must arrive
+        await write_side.lost.wait()
         for fd, wire in zip((0, 1), saved, strict=True):
             os.dup2(wire, fd)
             os.close(wire)
             os.set_blocking(fd, True)  # the transports made the pipes non-blocking
 
 
-async def _closed(transport: asyncio.WriteTransport) -> None:
-    """Close once what was written has left: the last answer must reach the client."""
-    protocol = transport.get_protocol()
-    transport.close()
-    if isinstance(protocol, _Drained):
-        await protocol.lost.wait()
-
-
-class _Drained(asyncio.Protocol):
+class _WriteSide(asyncio.Protocol):
     """The write side's protocol: knows when the pipe is writable again and when it closed."""
 
     def __init__(self) -> None:
@@ -124,16 +117,14 @@ class PipeLines:
 class PipeWriter:
     """stdout as the SDK's writer wants it: `await write(text)` then `await flush()`."""
 
-    def __init__(self, transport: asyncio.WriteTransport) -> None:
+    def __init__(self, transport: asyncio.WriteTransport, side: _WriteSide) -> None:
         self._transport = transport
         # No high-water mark: flush waits until the pipe has taken every byte, as a real flush does.
         transport.set_write_buffer_limits(high=0)
-        protocol = transport.get_protocol()
-        assert isinstance(protocol, _Drained)
-        self._protocol = protocol
+        self._side = side
 
     async def write(self, text: str) -> None:
         self._transport.write(text.encode("utf-8"))
 
     async def flush(self) -> None:
-        await self._protocol.writable.wait()
+        await self._side.writable.wait()
