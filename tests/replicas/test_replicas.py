@@ -97,14 +97,15 @@ async def test_a_handshake_era_session_on_replica_3_hears_of_a_pull_through_repl
     first, _, third = start_replicas(3)
     ollama_double.catalogue.add("small:latest", model_size=1024)
     heard: list[str] = []
-    got_models = anyio.Event()
+    expected = {"ollama://pulls", "ollama://models", "ollama://models/small:latest"}
+    got_all = anyio.Event()
 
     async def on_message(message: object) -> None:
         root = getattr(message, "root", message)
         if isinstance(root, ResourceUpdatedNotification):
             heard.append(str(root.params.uri))
-            if str(root.params.uri) == "ollama://models":
-                got_models.set()
+            if expected <= set(heard):  # they come in no set order
+                got_all.set()
 
     async with Client(
         streamable_http_client(third.mcp), mode="legacy", message_handler=on_message
@@ -115,5 +116,5 @@ async def test_a_handshake_era_session_on_replica_3_hears_of_a_pull_through_repl
             pulled = await client.call_tool("pull_model", {"name": "small"})
             assert not pulled.is_error, text(pulled)
         with anyio.fail_after(10):
-            await got_models.wait()
-    assert {"ollama://pulls", "ollama://models", "ollama://models/small:latest"} <= set(heard)
+            await got_all.wait()
+    assert expected <= set(heard)
