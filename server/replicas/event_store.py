@@ -21,9 +21,11 @@ request's priming event and its messages are in one stream).
 What a call waits for: nothing. A priming event (the first event of each SSE stream, with no
 message) is not written: its id points at the start of its stream (`0-0`), and a client that
 resumes from it gets every message of the stream. A message is queued and written by one writer
-task, in order, after the answer went out (see `RedisEventStore`); a replay waits for the queue
-first. On a machine where Redis shares the cores, each round trip on a call's path costs a wake-up
-of Redis and back, so the events that make a call resumable are kept off that path.
+task, in order, in batches at most `WRITE_AFTER` after the answer went out (see
+`RedisEventStore`); a replay waits for the queue first. A session lives in its replica, so the
+events of the last moments before a crash are lost with the session itself. On a machine where
+Redis shares the cores, each round trip on a call's path costs a wake-up of Redis and back, so
+the events that make a call resumable are kept off that path.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ MAX_EVENTS = 1000  # per stream; older ones are dropped (a client that far behin
 KEEP_SECONDS = 15 * 60  # a stream untouched this long is dropped
 MAX_SESSIONS = 10_000  # sessions whose scope is remembered; the oldest is forgotten first
 START = "0-0"  # the entry before every entry of a stream: where a priming event points
+WRITE_AFTER = 0.05  # seconds from the first queued event to its batch's write
 MAX_QUEUED = 10_000  # events waiting for Redis; past this (Redis far behind) they are not kept
 _MESSAGE = TypeAdapter[JSONRPCMessage](JSONRPCMessage)
 _SCOPE = contextvars.ContextVar[str]("ollama_mcp_event_scope", default="")
@@ -89,8 +92,8 @@ class SessionScopes:
 
 
 class RedisEventStore(EventStore):
-    """Events are written by one writer task (`run`), in the order they were stored, each batch
-    in one round trip; `store_event` only queues, so a call's answer goes out without waiting
+    """Events are written by one writer task (`run`), in the order they were stored, a batch every
+    `WRITE_AFTER` at most, each batch in one round trip; `store_event` only queues, so a call's answer goes out without waiting
     for Redis. Each entry's id is minted here (increasing in this process, which alone writes
     its sessions' streams), so the id is known before the write. A replay first waits for what
     is queued, so it finds every event already sent."""
@@ -140,6 +143,10 @@ class RedisEventStore(EventStore):
         try:
             while True:
                 await self._woken.wait()
+                # The write period (not a wait for an event): the answer that queued this goes
+                # out first, and the events of the calls that follow meanwhile join the batch,
+                # so a busy replica writes one batch per period, not a round trip per call.
+                await anyio.sleep(WRITE_AFTER)
                 self._woken = anyio.Event()
                 batch, self._queue = self._queue, []
                 try:
