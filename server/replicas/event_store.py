@@ -92,11 +92,11 @@ class SessionScopes:
 
 
 class RedisEventStore(EventStore):
-    """Events are written by one writer task (`run`), in the order they were stored, a batch every
-    `WRITE_AFTER` at most, each batch in one round trip; `store_event` only queues, so a call's answer goes out without waiting
-    for Redis. Each entry's id is minted here (increasing in this process, which alone writes
-    its sessions' streams), so the id is known before the write. A replay first waits for what
-    is queued, so it finds every event already sent."""
+    """Events are written by one writer task (`run`), in the order they were stored, a batch
+    every `WRITE_AFTER` at most, each batch in one round trip; `store_event` only queues, so a
+    call's answer goes out without waiting for Redis. Each entry's id is minted here (increasing
+    in this process, which alone writes its sessions' streams), so the id is known before the
+    write. A replay first waits for what is queued, so it finds every event already sent."""
 
     def __init__(
         self, link: RedisLink, *, max_events: int = MAX_EVENTS, keep: int = KEEP_SECONDS
