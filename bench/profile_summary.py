@@ -42,8 +42,16 @@ def owner(function: tuple[str, int, str]) -> str:
 
 ENTRY_POINTS = (
     ("SDK request handling (serve_one)", "mcp/server/runner.py", "serve_one"),
-    ("SDK stdio reader (a thread per line)", "mcp/server/stdio.py", "stdin_reader"),
-    ("SDK stdio writer (a thread per write)", "mcp/server/stdio.py", "stdout_writer"),
+    (
+        "SDK stdio reader (parsing each line; threads only off pipes)",
+        "mcp/server/stdio.py",
+        "stdin_reader",
+    ),
+    (
+        "SDK stdio writer (serialising and writing each message)",
+        "mcp/server/stdio.py",
+        "stdout_writer",
+    ),
 )
 
 

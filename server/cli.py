@@ -6,10 +6,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
+import anyio
+
 from server.app import build_server
 from server.banner import show_banner
 from server.http_security import InsecureBind, check_bind, serve_http
 from server.settings import Settings, parse_args
+from server.stdio import serve_stdio
 from server.tools_api import SharedStateUnavailable, sync_ping, unavailable_at_start
 
 
@@ -50,7 +53,7 @@ def serve(settings: Settings) -> None:
     check_shared_state(settings)
     if settings.transport == "stdio":
         show_banner(settings)
-        build_server(settings).run()
+        anyio.run(serve_stdio, build_server(settings))
         return
     try:
         check_bind(settings)  # before anything is built or bound

@@ -20,6 +20,9 @@ def package_finetune(
    success (or tell me its error and stop); meanwhile go on checking the adapter path.
 2. Call package_adapter with path "{adapter_path}", name "{name}", base_model "{base_model}".
    If it refuses the path, tell me which folder to allow (client roots or --allow-dir).
+   If I asked for a smaller or quantized model (q4_K_M, q4_K_S, q8_0), pass it as quantize:
+   Ollama then quantizes the base's weights (only from an F16 or BF16 base; the adapter stays
+   as it is), and the call refuses a base that is already quantized, saying why.
 3. Call generate with model "{name}" and a short prompt that fits what the adapter was trained for.
 4. Report: the model created, bytes sent and skipped, any warnings, and the sample answer."""
 

@@ -6,6 +6,8 @@ module, so a reshaping of `tools/` changes the imports here and nowhere else.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tools import (
     AdapterBaseMismatch,
     AllowedRoots,
@@ -40,9 +42,7 @@ from tools import (
     ShowResponse,
     StreamInterrupted,
     UnsupportedServer,
-    create_model,
     generate_modelfile,
-    package_adapter,
     parse_model_name,
     resolve_base_url,
 )
@@ -89,6 +89,23 @@ from tools.state.link import (
 from tools.state.lock import RELEASED, SharedLocks
 from tools.state.records import ANYONE, RecordStore, owner_of
 from tools.version import VERSION
+
+if TYPE_CHECKING:
+    from tools import create_model, package_adapter
+else:
+    # Loaded on the first create or packaging call, not at start-up: packaging stands on the
+    # adapter readers (GGUF, safetensors) and the Modelfile planner, which serving a client's
+    # `initialize` and most calls never need.
+    async def create_model(*args: Any, **kwargs: Any) -> Any:
+        from tools import create_model as create
+
+        return await create(*args, **kwargs)
+
+    async def package_adapter(*args: Any, **kwargs: Any) -> Any:
+        from tools import package_adapter as package
+
+        return await package(*args, **kwargs)
+
 
 __all__ = [
     "ANYONE",

@@ -16,7 +16,7 @@ from plugins.connectors.ollama_connector import OllamaConnector
 from tests.adapter_factories import HIDDEN, lora_tensors, write_config
 from tests.ollama_double import OllamaDouble
 from tests.ollama_double.catalogue import Recipe
-from tools.errors import ModelNotFound
+from tools.errors import InvalidMetadata, ModelNotFound, NotQuantizable
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "OLLAMA_CONNECTOR.md"
 
@@ -214,3 +214,35 @@ async def test_error_handling(connector: OllamaConnector, tmp_path: Path) -> Non
         )
     with pytest.raises(ValueError, match="'base_model'"):
         await connector.upload_artifact(str(tmp_path), {"name": "x"})
+
+
+async def test_upload_artifact_takes_quantize_for_the_base(
+    connector: OllamaConnector, ollama_double: OllamaDouble, adapter_path: Path
+) -> None:
+    """Modern Ollama quantizes the base's weights on create; the seed's metadata takes it too."""
+    ollama_double.catalogue.put(
+        Recipe("llama2:7b-fp16", "llama", "6.7B", embedding_length=HIDDEN, file_type=1)
+    )
+    await connector.pull_model(name="llama2:7b-fp16", stream=True)
+    metadata = {"name": "small-ft", "base_model": "llama2:7b-fp16", "quantize": "q4_K_M"}
+    assert await connector.upload_artifact(adapter_path, metadata) == "small-ft"
+    shown = await connector.get_model_metadata("small-ft", use_cache=False)
+    assert shown is not None and shown.details["quantization_level"] == "Q4_K_M"
+
+
+async def test_upload_artifact_refuses_quantize_on_a_quantized_base(
+    connector: OllamaConnector, ollama_double: OllamaDouble, adapter_path: Path
+) -> None:
+    metadata = {"name": "small-ft", "base_model": "llama2:7b", "quantize": "q8_0"}
+    with pytest.raises(NotQuantizable) as caught:
+        await connector.upload_artifact(adapter_path, metadata)
+    assert str(caught.value).startswith(
+        "quantization is only supported for F16, BF16 and F32 models: base model 'llama2:7b' is "
+        "Q4_K_M, and Ollama never quantizes the adapter itself"
+    )
+    assert ollama_double.requests.count("POST", "/api/create") == 0
+    with pytest.raises(InvalidMetadata) as wrong:
+        await connector.upload_artifact(adapter_path, {**metadata, "quantize": 4})
+    assert (
+        str(wrong.value) == "invalid metadata: 'quantize' must be a string such as 'q4_K_M', not 4"
+    )

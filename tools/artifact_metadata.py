@@ -24,6 +24,7 @@ class ArtifactOptions(BaseModel):
     license: str | list[str] | tuple[str, ...] | None = None
     push: bool = False
     pull_base: bool = False
+    quantize: str | None = None
 
 
 ARTIFACT_KEYS = tuple(ArtifactOptions.model_fields)
@@ -37,6 +38,7 @@ _EXPECTED = {
     "license": "a string or a list of strings",
     "push": "true or false",
     "pull_base": "true or false",
+    "quantize": "a string such as 'q4_K_M'",
 }
 
 

@@ -84,5 +84,6 @@ async def test_each_prompt_renders(connect: Connect) -> None:
     assert names == {"package_finetune", "modelfile_from_model", "choose_model"}
     first = package.messages[0].content.text  # type: ignore[union-attr]
     assert 'package_adapter with path "/work/out", name "mine", base_model "llama3.2"' in first
+    assert "pass it as quantize" in first and "only from an F16 or BF16 base" in first
     assert "ollama://models/qwen3/modelfile" in start.messages[0].content.text  # type: ignore[union-attr]
     assert "embed my notes" in choose.messages[0].content.text  # type: ignore[union-attr]

@@ -34,7 +34,7 @@ ImageInput = str | bytes  # base64 text, or raw bytes that are encoded here
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     def body(self) -> dict[str, Any]:
         """The JSON body as Ollama expects it: aliases applied, unset fields left out."""

@@ -17,7 +17,7 @@ KeepAlive = float | str  # seconds, or a Go duration string such as "5m"
 
 
 class _Response(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 # --- models and their metadata -------------------------------------------------------------
