@@ -25,9 +25,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.replicas.event_store import scoped
+from server.replicas.event_store import SessionScopes, scoped
 from server.replicas.shared import shared_state_of
 from server.settings import Settings
 
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
 MCP_PATH = "/mcp"
+SESSION_HEADER = "mcp-session-id"  # the SDK's session header (Mcp-Session-Id)
 REALM = "ollama-mcp"
 WILDCARD_BINDS = ("", "0.0.0.0", "::")
 TOKEN_HINT = (
@@ -171,14 +172,36 @@ def http_app(server: MCPServer, settings: Settings) -> ASGIApp:
 
 
 class EventScope:
-    """Each request in a scope of its own, which a session it opens keeps for its events."""
+    """Each request of a session in the session's scope (that of the request that opened it, which
+    the session keeps for its messages); any other request in a scope of its own."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.sessions = SessionScopes()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async with scoped():
-            await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            async with scoped():
+                await self.app(scope, receive, send)
+            return
+        session = Headers(scope=scope).get(SESSION_HEADER)
+        known = self.sessions.of(session)
+        async with scoped(known) as current:
+            await self.app(scope, receive, send if known else self._noting(send, current))
+        if session is not None and scope.get("method") == "DELETE":
+            self.sessions.closed(session)
+
+    def _noting(self, send: Send, current: str) -> Send:
+        """`send`, noting the session an answer opens (its `Mcp-Session-Id`) in `current`."""
+
+        async def noting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                opened = Headers(raw=message.get("headers", [])).get(SESSION_HEADER)
+                if opened is not None:
+                    self.sessions.opened(opened, current)
+            await send(message)
+
+        return noting
 
 
 def uvicorn_server(app: ASGIApp, settings: Settings) -> uvicorn.Server:

@@ -38,6 +38,7 @@ MCP_FIGURES = {
     "mcp_packaging_memory",
     "mcp_replicas_list",
     "mcp_replicas_record",
+    "mcp_replicas_tasks_get",
     "mcp_tasks_get",
 }
 

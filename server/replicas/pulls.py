@@ -127,21 +127,30 @@ class SharedPulls:
         raw = await self.store.get(record_id)
         if raw is None:
             return None
-        return await self._checked(PullRecord.model_validate_json(raw))
+        record = PullRecord.model_validate_json(raw)
+        if record.finished:
+            return record
+        return await self._checked(record, await self.locks.holder(self._lock_of(record)))
 
     async def records(self) -> list[PullRecord]:
         """Every record the replicas keep for this owner, oldest first. Raises
         `SharedStateUnavailable`."""
         found = [PullRecord.model_validate_json(body) for _, body in await self.store.all()]
-        return [await self._checked(record) for record in found]
+        running = [record for record in found if not record.finished]
+        # Every running pull's lock in one round trip, however many pulls run.
+        holders = await self.locks.holders([self._lock_of(record) for record in running])
+        holder_of = dict(zip((record.id for record in running), holders, strict=True))
+        return [await self._checked(record, holder_of.get(record.id)) for record in found]
 
-    async def _checked(self, record: PullRecord) -> PullRecord:
-        """An unfinished record whose owner no longer holds its lock ended with its owner."""
-        if record.finished:
-            return record
+    def _lock_of(self, record: PullRecord) -> str:
         from server.pulls import pull_key  # the same key as the registry's
 
-        if await self.locks.holder(self.lock_name(pull_key(record.model))) == record.id:
+        return self.lock_name(pull_key(record.model))
+
+    async def _checked(self, record: PullRecord, holder: str | None) -> PullRecord:
+        """An unfinished record whose owner no longer holds its lock (`holder`) ended with its
+        owner."""
+        if record.finished or holder == record.id:
             return record
 
         def end_it(body: str | None) -> str | None:

@@ -76,6 +76,7 @@ class SharedState:
         await self.link.check()
         async with anyio.create_task_group() as group:
             await group.start(self.channels.run)
+            await group.start(self.event_store.run)
             try:
                 yield self
             finally:

@@ -118,8 +118,12 @@ class SharedTasks:
         await self._flush()
         # Watched before it is read, so `changed` hears of any write after this read.
         watch = self._changed.setdefault(task_id, anyio.Event())
-        raw = await self._store(owner).get(task_id)
-        record = None if raw is None else await self._checked(TaskRecord.model_validate_json(raw))
+        # The record and its lock in one round trip: a poll of a live task is one read.
+        lock = self.locks.holder_key(lock_name(task_id))
+        raw, holder = await self._store(owner).get_with(task_id, lock)
+        record = None
+        if raw is not None:
+            record = await self._checked(TaskRecord.model_validate_json(raw), holder)
         if record is None or record.ended:  # nothing more to hear of
             self._changed.pop(task_id, None)
             watch.set()
@@ -128,7 +132,15 @@ class SharedTasks:
     async def owned(self, owner: str) -> list[TaskRecord]:
         await self._flush()
         found = [TaskRecord.model_validate_json(body) for _, body in await self._store(owner).all()]
-        return [await self._checked(record) for record in found]
+        running = [record for record in found if not record.ended]
+        holders = dict(
+            zip(
+                (record.id for record in running),
+                await self.locks.holders([lock_name(record.id) for record in running]),
+                strict=True,
+            )
+        )  # every running task's lock in one round trip
+        return [await self._checked(record, holders.get(record.id)) for record in found]
 
     async def changed(self, task_id: str) -> None:
         """Until the record is written again after the last `find`, or the lock's expiry passes
@@ -140,9 +152,10 @@ class SharedTasks:
     async def ask_cancel(self, task_id: str) -> None:
         await self.channels.publish(TASK_CANCEL, task_id.encode())
 
-    async def _checked(self, record: TaskRecord) -> TaskRecord:
-        """An unfinished record whose owner no longer holds its lock ended with its owner."""
-        if record.ended or await self.locks.holder(lock_name(record.id)) == record.id:
+    async def _checked(self, record: TaskRecord, holder: str | None) -> TaskRecord:
+        """An unfinished record whose owner no longer holds its lock (`holder`, read with the
+        record) ended with its owner."""
+        if record.ended or holder == record.id:
             return record
 
         def end_it(body: str | None) -> str | None:

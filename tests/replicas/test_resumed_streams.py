@@ -86,3 +86,43 @@ async def test_a_dropped_stream_is_resumed_from_redis_on_its_replica_and_not_on_
     assert all(m.get("method") == "notifications/progress" for m in missed[:-1])
     assert len(missed) >= 2  # progress it missed, then the answer
     assert ollama_double.requests.count("POST", "/api/pull") == 1
+
+
+async def test_a_stream_dropped_after_its_priming_event_is_resumed_from_it_in_full(
+    start_replicas: StartReplicas, ollama_double: OllamaDouble
+) -> None:
+    """The priming event's id (the only one a client has before any message) resumes the whole
+    call: the session's later requests share its scope, so the id finds the call's stream."""
+    ollama_double.catalogue.add("big:latest", model_size=2 * 2**20)
+    ollama_double.progress_steps = 4
+    gate = ollama_double.faults.gate("/api/pull")  # nothing comes out of the pull yet
+    (first,) = start_replicas(1)
+    params = {"name": "pull_model", "arguments": {"name": "big"}, "_meta": {"progressToken": "p"}}
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": params}
+    async with httpx2.AsyncClient(timeout=30) as http:
+        headers = await open_session(http, first.mcp)
+        async with http.stream("POST", first.mcp, json=call, headers=headers) as response:
+            assert response.status_code == 200
+            async for event_id, message in events(response):
+                assert message is None  # the priming event, before anything else
+                priming_id = event_id
+                break  # the connection drops here, before any message
+        assert priming_id is not None and priming_id.endswith("/0-0")
+        gate.open()
+        missed: list[Any] = []
+        ids: list[str | None] = []
+        resume = {**headers, "Last-Event-ID": priming_id}
+        async with http.stream("GET", first.mcp, headers=resume) as response:
+            assert response.status_code == 200
+            async for event_id, message in events(response):
+                if message is not None:
+                    missed.append(message)
+                    ids.append(event_id)
+                    if message.get("id") == 2:
+                        break
+    assert missed[-1]["result"]["structuredContent"]["action"] == "pulled"
+    assert [m["method"] for m in missed[:-1]] == ["notifications/progress"] * (len(missed) - 1)
+    assert len(missed) >= 2
+    # every message is in the primed stream (the call's, in the session's scope)
+    stream = priming_id.removesuffix("0-0")
+    assert all(event_id is not None and event_id.startswith(stream) for event_id in ids), ids

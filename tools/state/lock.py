@@ -83,6 +83,14 @@ class SharedLocks:
         found = await self.link.call(lambda r: r.get(key))
         return None if found is None else text(found)
 
+    async def holders(self, names: list[str]) -> list[str | None]:
+        """The holder of each lock in `names`, in one round trip (MGET)."""
+        if not names:
+            return []
+        keys = [self.holder_key(name) for name in names]
+        found: list[object] = await self.link.call(lambda r: r.mget(keys))
+        return [None if each is None else text(each) for each in found]
+
     async def _acquire(self, name: str, token: str) -> None:
         key = self.holder_key(name)
         expiry_ms = int(self.expiry * 1000)

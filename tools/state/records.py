@@ -61,6 +61,14 @@ class RecordStore:
         raw: object = await self.link.call(lambda r: r.get(key))
         return None if raw is None else text(raw)
 
+    async def get_with(self, record_id: str, key: str) -> tuple[str | None, str | None]:
+        """The record and the value at another `key` (a lock's holder, say), read together in
+        one round trip (MGET), as one read of the two."""
+        record_key = self.key(record_id)
+        raws: list[object] = await self.link.call(lambda r: r.mget([record_key, key]))
+        body, other = raws
+        return (None if body is None else text(body)), (None if other is None else text(other))
+
     async def all(self) -> list[tuple[str, str]]:
         """Every live record as (id, body), oldest first; expired ones leave the index."""
         listed: list[object] = await self.link.call(lambda r: r.zrange(self.index, 0, -1))
