@@ -5,21 +5,30 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import anyio
 
 from server.app import build_server
 from server.banner import show_banner
+from server.entry import resume_collector
 from server.http_security import InsecureBind, check_bind, serve_http
 from server.settings import Settings, parse_args
 from server.stdio import serve_stdio
 from server.tools_api import SharedStateUnavailable, sync_ping, unavailable_at_start
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+    from server.state import AppState
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     settings = parse_args(argv)
     # stdout is the protocol on stdio: every log line goes to stderr.
     logging.basicConfig(stream=sys.stderr, level=settings.log_level)
+    if settings.command != "serve":
+        resume_collector()
     if settings.command == "doctor":
         sys.exit(doctor(settings))
     if settings.command == "config":
@@ -53,14 +62,20 @@ def serve(settings: Settings) -> None:
     check_shared_state(settings)
     if settings.transport == "stdio":
         show_banner(settings)
-        anyio.run(serve_stdio, build_server(settings))
+        anyio.run(serve_stdio, built(settings))
         return
     try:
         check_bind(settings)  # before anything is built or bound
     except InsecureBind as exc:
         sys.exit(f"ollama-mcp: {exc}")
     show_banner(settings)
-    serve_http(build_server(settings), settings)
+    serve_http(built(settings), settings)
+
+
+def built(settings: Settings) -> MCPServer[AppState]:
+    server = build_server(settings)
+    resume_collector()  # start-up is over: what it made lives as long as the process
+    return server
 
 
 def check_shared_state(settings: Settings) -> None:
