@@ -388,3 +388,36 @@ async def test_a_client_closed_before_any_request_refuses_to_send(
     with pytest.raises(ClientClosed, match="has been closed; make a new one"):
         await client.version()
     assert ollama_double.requests.entries() == []
+
+
+@pytest.mark.parametrize(
+    ("base", "under"),
+    [
+        ("127.0.0.1:9", "http://127.0.0.1:9"),
+        ("http://127.0.0.1:9/ollama", "http://127.0.0.1:9/ollama"),
+        ("http://h:9/a/b/", "http://h:9/a/b"),
+    ],
+)
+async def test_every_request_goes_under_the_base_url_every_time(base: str, under: str) -> None:
+    # The joined URLs are kept between calls: a second call must go where the first went.
+    seen: list[str] = []
+    digest = "sha256:" + "0" * 64
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(f"{request.method} {request.url}")
+        if request.url.path.endswith("/api/version"):
+            return httpx2.Response(200, json={"version": "0.13.0"})
+        return httpx2.Response(200, json={"models": []})
+
+    client = OllamaClient(base, transport=httpx2.MockTransport(handler))
+    async with client:
+        for _ in range(2):
+            await client.version()
+            await client.list()
+            await client.blob_exists(digest)
+    expected = [
+        f"GET {under}/api/version",
+        f"GET {under}/api/tags",
+        f"HEAD {under}/api/blobs/{digest}",
+    ]
+    assert seen == expected * 2

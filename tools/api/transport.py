@@ -59,6 +59,7 @@ _ResponseT = TypeVar("_ResponseT", bound=BaseModel)
 
 # A context variable, not a flag on the client: one client serves callers with and without a
 # fallback at the same time.
+_KEPT_URLS = 64
 _connect_retries_off: ContextVar[bool] = ContextVar("connect_retries_off", default=False)
 
 
@@ -105,6 +106,10 @@ class Transport:
         self._long = httpx2.Timeout(
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=None
         )
+        # What `build_request` would make of a path and a timeout on every call, made once: the
+        # two URL parses and the timeout's copy cost more than a third of building a request.
+        self._urls: dict[str, httpx2.URL] = {}
+        self._quick_ext, self._long_ext = self._quick.as_dict(), self._long.as_dict()
         self._headers = _headers(headers)
         self._transport = transport
         # Made on the first request: building one loads a TLS context with the CA bundle
@@ -241,10 +246,10 @@ class Transport:
         while True:
             request = self._http.build_request(
                 call.method,
-                call.path,
+                self._url(call.path),
                 json=body,
                 content=content() if content is not None else None,
-                timeout=self._long if long else self._quick,
+                extensions={"timeout": self._long_ext if long else self._quick_ext},
             )
             try:
                 response = await self._http.send(request, stream=True)
@@ -279,6 +284,17 @@ class Transport:
                 server_version=self.server_version,
                 hint=hint,
             )
+
+    def _url(self, path: str) -> httpx2.URL:
+        """`path` under the base URL, as `build_request` would join them."""
+        url = self._urls.get(path)
+        if url is None:
+            base = self._http.base_url  # always ends in "/": the path goes under it, as in httpx2
+            url = base.copy_with(raw_path=base.raw_path + path.encode().lstrip(b"/"))
+            # Paths naming a digest or a model are many and seldom repeat: the fixed ones are kept.
+            if len(self._urls) < _KEPT_URLS:
+                self._urls[path] = url
+        return url
 
     async def read(self, response: httpx2.Response, call: Call) -> bytes:
         """The whole body of `response`."""
