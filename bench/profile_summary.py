@@ -15,13 +15,16 @@ import pstats
 import sys
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent
+
 # (owner, what a profiled function's file name contains), first match wins
 OWNERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("idle (epoll)", ("method 'poll' of 'select.epoll'",)),
     ("imports", ("importlib", "marshal", "builtins.exec", "builtins.compile", "io.open_code")),
-    ("ours: server/", ("/server/",)),
-    ("ours: tools/", ("/tools/",)),
+    # The SDK first: its files live under `mcp/server/` and `mcp/server/mcpserver/tools/` too.
     ("MCP SDK", ("/mcp/", "/mcp_types/")),
+    ("ours: server/", (f"{REPO}/server/",)),
+    ("ours: tools/", (f"{REPO}/tools/",)),
     ("HTTP: httpx2, httpcore2, h11", ("/httpx2/", "/httpcore2/", "/h11/")),
     ("pydantic", ("/pydantic", "pydantic_core")),
     ("anyio", ("/anyio/",)),
