@@ -103,9 +103,9 @@ if TYPE_CHECKING:
         UnsupportedArchitecture,
         UnsupportedServer,
     )
+    from tools.local.adapter_summary import AdapterLayout
     from tools.local.adapters import (
         AdapterInfo,
-        AdapterLayout,
         inspect_adapter,
     )
     from tools.local.path_gate import (
@@ -197,7 +197,7 @@ _HOMES: dict[str, str] = {
     "UnsupportedArchitecture": "tools.errors",
     "UnsupportedServer": "tools.errors",
     "AdapterInfo": "tools.local.adapters",
-    "AdapterLayout": "tools.local.adapters",
+    "AdapterLayout": "tools.local.adapter_summary",
     "inspect_adapter": "tools.local.adapters",
     "AllowedRoots": "tools.local.path_gate",
     "deny_all": "tools.local.path_gate",

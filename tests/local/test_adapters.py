@@ -28,7 +28,8 @@ from tools.errors import (
     SafetensorsFormatError,
 )
 from tools.local.adapter_base import BaseModelFacts, check_base, guess_architecture
-from tools.local.adapters import AdapterLayout, inspect_adapter
+from tools.local.adapter_summary import AdapterLayout
+from tools.local.adapters import inspect_adapter
 from tools.local.gguf_reader import read_gguf_header
 from tools.local.path_gate import AllowedRoots
 from tools.local.safetensors_reader import read_safetensors_header

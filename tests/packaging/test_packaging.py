@@ -30,7 +30,7 @@ from tools.errors import (
     StreamError,
     UnsupportedServer,
 )
-from tools.local.adapters import AdapterLayout
+from tools.local.adapter_summary import AdapterLayout
 from tools.local.path_gate import AllowedRoots
 from tools.packaging.adapter import package_adapter
 from tools.packaging.blobs import DigestCache

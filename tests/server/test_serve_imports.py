@@ -7,10 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-LAZY = ("server.doctor", "server.client_config")
+# What serving loads on first use: the other commands, the adapter readers, the name suggester.
+LAZY = (
+    "server.doctor",
+    "server.client_config",
+    "tools.local.adapters",
+    "tools.local.safetensors_reader",
+    "difflib",
+)
 
 
-def test_the_serve_path_leaves_doctor_and_client_configs_unimported() -> None:
+def test_the_serve_path_leaves_what_it_does_not_need_yet_unimported() -> None:
     probe = (
         "import sys, server.cli, server.app; "
         f"print(','.join(m for m in {LAZY!r} if m in sys.modules))"

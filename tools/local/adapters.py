@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -38,6 +37,7 @@ from tools.local.adapter_files import (
     PEFT_WEIGHTS_NAME,
     PICKLE_WEIGHTS_NAME,
 )
+from tools.local.adapter_summary import AdapterLayout, AdapterSummary
 from tools.local.gguf_reader import GGUF_MAGIC, read_gguf_header
 from tools.local.path_gate import AllowedRoots, open_regular
 from tools.local.safetensors_reader import SafetensorsHeader, read_safetensors_header
@@ -57,12 +57,6 @@ LAYOUT_HINT = (
 )
 
 
-class AdapterLayout(StrEnum):
-    PEFT_DIRECTORY = "peft_directory"
-    SAFETENSORS_FILE = "safetensors_file"
-    GGUF_FILE = "gguf_file"
-
-
 class AdapterFile(BaseModel):
     """One file of the adapter, under the name it takes in the create request's `adapters`."""
 
@@ -71,20 +65,6 @@ class AdapterFile(BaseModel):
     key: str
     path: Path  # the real path, as the gate returned it
     size: int
-
-
-class AdapterSummary(BaseModel):
-    """The facts about an adapter a report shows: its layout and what its config says."""
-
-    model_config = ConfigDict(frozen=True)
-
-    layout: AdapterLayout
-    path: Path
-    architecture: str | None = None  # GGUF `general.architecture`
-    rank: int | None = None
-    alpha: float | None = None
-    target_modules: list[str] | str | None = None
-    base_model_name_or_path: str | None = None
 
 
 class AdapterInfo(AdapterSummary):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.local.adapters import AdapterSummary
+from tools.local.adapter_summary import AdapterSummary
 
 # --- progress -------------------------------------------------------------------------------
 
