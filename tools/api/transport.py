@@ -56,10 +56,10 @@ Sleep = Callable[[float], Awaitable[None]]
 UPLOAD_CHUNK_SIZE = 1 << 20  # 1 MiB: few enough reads to be fast, small enough to keep memory flat
 
 _ResponseT = TypeVar("_ResponseT", bound=BaseModel)
+_KEPT_URLS = 64  # joined URLs kept per client: the fixed paths, not one per blob digest
 
 # A context variable, not a flag on the client: one client serves callers with and without a
 # fallback at the same time.
-_KEPT_URLS = 64
 _connect_retries_off: ContextVar[bool] = ContextVar("connect_retries_off", default=False)
 
 
@@ -291,7 +291,6 @@ class Transport:
         if url is None:
             base = self._http.base_url  # always ends in "/": the path goes under it, as in httpx2
             url = base.copy_with(raw_path=base.raw_path + path.encode().lstrip(b"/"))
-            # Paths naming a digest or a model are many and seldom repeat: the fixed ones are kept.
             if len(self._urls) < _KEPT_URLS:
                 self._urls[path] = url
         return url
