@@ -2,7 +2,13 @@
 (handshake era, sessions on): a client that lost its stream mid-call comes back with
 Last-Event-ID and gets what it missed. A session lives in the replica that opened it, so another
 replica answers 404 for it: resuming there is not possible with this SDK (see
-server/replicas/event_store.py)."""
+server/replicas/event_store.py).
+
+The pull is held at the double's gate until the resumed stream's priming event arrives: the SDK
+sends it just before it hooks the stream to the call's live messages, with no await between, so
+from then on nothing the call sends is missed. A message made between the replay and that hook
+is stored but not sent on the resumed connection (a window the SDK's streamable_http.py names);
+a client gets it by resuming again from its last event id."""
 
 from __future__ import annotations
 
@@ -17,9 +23,7 @@ from tests.replicas.conftest import StartReplicas
 
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 VERSION = "2025-11-25"
-# A stream that never gets its answer fails the test here instead of hanging the suite. The SDK
-# has a window between a replay and the resumed stream's live tail (its streamable_http.py says
-# so): an answer made inside it is stored but not sent on that connection.
+# A stream that never gets its answer fails the test here instead of hanging the suite.
 HANG_GUARD = 60.0
 
 
@@ -72,7 +76,6 @@ async def test_a_dropped_stream_is_resumed_from_redis_on_its_replica_and_not_on_
                         break  # the connection drops here, mid-call
             last_id = seen[-1][0]
             assert last_id is not None
-            gate.open()  # the pull goes on and ends while no one listens
 
             elsewhere = await http.get(second.mcp, headers={**headers, "Last-Event-ID": last_id})
             assert (elsewhere.status_code, elsewhere.json()["error"]["message"]) == (
@@ -84,10 +87,12 @@ async def test_a_dropped_stream_is_resumed_from_redis_on_its_replica_and_not_on_
             async with http.stream("GET", first.mcp, headers=resume) as response:
                 assert response.status_code == 200
                 async for _, message in events(response):
-                    if message is not None:
-                        missed.append(message)
-                        if message.get("id") == 2:
-                            break
+                    if message is None:
+                        gate.open()  # resumed: the pull goes on (module docstring)
+                        continue
+                    missed.append(message)
+                    if message.get("id") == 2:
+                        break
     assert missed[-1]["result"]["structuredContent"]["action"] == "pulled"
     assert all(m.get("method") == "notifications/progress" for m in missed[:-1])
     assert len(missed) >= 2  # progress it missed, then the answer
@@ -115,18 +120,19 @@ async def test_a_stream_dropped_after_its_priming_event_is_resumed_from_it_in_fu
                     priming_id = event_id
                     break  # the connection drops here, before any message
             assert priming_id is not None and priming_id.endswith("/0-0")
-            gate.open()
             missed: list[Any] = []
             ids: list[str | None] = []
             resume = {**headers, "Last-Event-ID": priming_id}
             async with http.stream("GET", first.mcp, headers=resume) as response:
                 assert response.status_code == 200
                 async for event_id, message in events(response):
-                    if message is not None:
-                        missed.append(message)
-                        ids.append(event_id)
-                        if message.get("id") == 2:
-                            break
+                    if message is None:
+                        gate.open()  # resumed: the pull goes on (module docstring)
+                        continue
+                    missed.append(message)
+                    ids.append(event_id)
+                    if message.get("id") == 2:
+                        break
     assert missed[-1]["result"]["structuredContent"]["action"] == "pulled"
     assert [m["method"] for m in missed[:-1]] == ["notifications/progress"] * (len(missed) - 1)
     assert len(missed) >= 2
