@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 import httpx2
 
+from tests.ollama_double.faults import Gate
 from tests.ollama_double.server import OllamaDouble
 from tests.replicas.conftest import StartReplicas
 
@@ -54,6 +55,24 @@ async def events(response: httpx2.Response) -> Any:
             event_id, data = None, ""
 
 
+async def resumed(
+    http: httpx2.AsyncClient, url: str, headers: dict[str, str], last_id: str, gate: Gate
+) -> list[tuple[str | None, dict[str, Any]]]:
+    """The messages of the call's stream resumed from `last_id`, up to its answer (id 2). The
+    held pull is let go once the resumed stream's priming event arrives (module docstring)."""
+    got: list[tuple[str | None, dict[str, Any]]] = []
+    async with http.stream("GET", url, headers={**headers, "Last-Event-ID": last_id}) as response:
+        assert response.status_code == 200
+        async for event_id, message in events(response):
+            if message is None:
+                gate.open()
+                continue
+            got.append((event_id, message))
+            if message.get("id") == 2:
+                return got
+    raise AssertionError(f"the resumed stream ended before the answer, after {got}")
+
+
 async def test_a_dropped_stream_is_resumed_from_redis_on_its_replica_and_not_on_another(
     start_replicas: StartReplicas, ollama_double: OllamaDouble
 ) -> None:
@@ -82,17 +101,9 @@ async def test_a_dropped_stream_is_resumed_from_redis_on_its_replica_and_not_on_
                 404,
                 "Session not found",
             )
-            missed: list[Any] = []
-            resume = {**headers, "Last-Event-ID": last_id}
-            async with http.stream("GET", first.mcp, headers=resume) as response:
-                assert response.status_code == 200
-                async for _, message in events(response):
-                    if message is None:
-                        gate.open()  # resumed: the pull goes on (module docstring)
-                        continue
-                    missed.append(message)
-                    if message.get("id") == 2:
-                        break
+            missed = [
+                message for _, message in await resumed(http, first.mcp, headers, last_id, gate)
+            ]
     assert missed[-1]["result"]["structuredContent"]["action"] == "pulled"
     assert all(m.get("method") == "notifications/progress" for m in missed[:-1])
     assert len(missed) >= 2  # progress it missed, then the answer
@@ -120,19 +131,9 @@ async def test_a_stream_dropped_after_its_priming_event_is_resumed_from_it_in_fu
                     priming_id = event_id
                     break  # the connection drops here, before any message
             assert priming_id is not None and priming_id.endswith("/0-0")
-            missed: list[Any] = []
-            ids: list[str | None] = []
-            resume = {**headers, "Last-Event-ID": priming_id}
-            async with http.stream("GET", first.mcp, headers=resume) as response:
-                assert response.status_code == 200
-                async for event_id, message in events(response):
-                    if message is None:
-                        gate.open()  # resumed: the pull goes on (module docstring)
-                        continue
-                    missed.append(message)
-                    ids.append(event_id)
-                    if message.get("id") == 2:
-                        break
+            got = await resumed(http, first.mcp, headers, priming_id, gate)
+            ids = [event_id for event_id, _ in got]
+            missed = [message for _, message in got]
     assert missed[-1]["result"]["structuredContent"]["action"] == "pulled"
     assert [m["method"] for m in missed[:-1]] == ["notifications/progress"] * (len(missed) - 1)
     assert len(missed) >= 2
