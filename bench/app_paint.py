@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -21,6 +21,9 @@ from server.app_ui.view import Actions, InstalledModel, LibraryView
 from server.app_ui.wiring import library_html
 from server.toolsets.models import ModelEntry, ModelList
 from tests.browser.app_host import CHROMIUM, FLAGS, HOST_FILES, HOST_ORIGIN, TYPES
+
+if TYPE_CHECKING:
+    from playwright.async_api import Frame
 
 MODELS = 200
 PAINT_GOAL_MS = 300.0
@@ -138,15 +141,25 @@ async def paints(html: str, runs: int, rows: int = 0) -> tuple[list[float], list
                             f"performance.getEntriesByName('{ALL_ROWS}')[0].startTime"
                         )
                     )
-                    drawn = await frame.evaluate(
-                        "document.querySelectorAll('table tbody tr').length"
-                    )
-                    assert drawn >= rows, f"{drawn} of {rows} rows"
+                    await all_drawn(frame, rows)
                 page_opened.cancel()
                 await context.close()
         finally:
             await browser.close()
     return found, whole
+
+
+async def all_drawn(frame: Frame, rows: int) -> None:
+    """Wait for the table to hold `rows` rows. Waited for, not read once: the App's
+    `library_view` answer can land after the mark and draw the table anew, a screenful first."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    count = "() => document.querySelectorAll('table tbody tr').length"
+    try:
+        await frame.wait_for_function(f"() => ({count})() >= {rows}", timeout=30_000)
+    except PlaywrightTimeout:
+        drawn = await frame.evaluate(count)
+        raise AssertionError(f"{drawn} of {rows} rows drawn after 30 s") from None
 
 
 def run(workspace: Workspace) -> list[Figure]:
