@@ -98,6 +98,29 @@ async def test_filter_and_sort(ollama_double: OllamaDouble, tmp_path: Path) -> N
     nothing_but_the_host(host)
 
 
+async def test_a_long_library_shows_every_model(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    """More models than the first screenful (the App draws 40, then the rest after the
+    paint): all of them reach the table, and filter and sort reach the later ones."""
+    copies = [f"copy-{index:02d}:latest" for index in range(60)]
+    with httpx2.Client(base_url=ollama_double.url, timeout=30) as http:
+        for name in copies:
+            body = {"source": "gemma2:2b", "destination": name}
+            http.post("/api/copy", json=body).raise_for_status()
+    async with app_host(ollama_double, tmp_path) as host:
+        rows = host.app.locator("table[aria-label='Installed models'] tbody tr")
+        await expect(rows).to_have_count(len(SEEDED) + len(copies))
+        await expect(rows.locator('[data-label="Context"]').last).not_to_have_text("?")
+        await host.app.get_by_role("searchbox", name="Filter installed models").fill("copy-5")
+        await expect(rows).to_have_count(10)
+        await host.app.get_by_role("searchbox", name="Filter installed models").fill("")
+        await host.app.get_by_role("button", name="Name").click()  # by name, now descending
+        await expect(rows.first).to_have_attribute("data-model", "qwen3:latest")
+        await expect(rows.last).to_have_attribute("data-model", "all-minilm:latest")
+    nothing_but_the_host(host)
+
+
 async def test_pull_shows_a_bar_that_grows_to_100_and_the_model_is_installed(
     ollama_double: OllamaDouble, tmp_path: Path
 ) -> None:
