@@ -98,16 +98,22 @@ async def test_filter_and_sort(ollama_double: OllamaDouble, tmp_path: Path) -> N
     nothing_but_the_host(host)
 
 
+def copy_many(double: OllamaDouble, count: int) -> list[str]:
+    """`count` more installed models, copies of gemma2:2b named copy-00:latest and on."""
+    copies = [f"copy-{index:02d}:latest" for index in range(count)]
+    with httpx2.Client(base_url=double.url, timeout=30) as http:
+        for name in copies:
+            body = {"source": "gemma2:2b", "destination": name}
+            http.post("/api/copy", json=body).raise_for_status()
+    return copies
+
+
 async def test_a_long_library_shows_every_model(
     ollama_double: OllamaDouble, tmp_path: Path
 ) -> None:
     """More models than the first screenful (the App draws 40, then the rest after the
     paint): all of them reach the table, and filter and sort reach the later ones."""
-    copies = [f"copy-{index:02d}:latest" for index in range(60)]
-    with httpx2.Client(base_url=ollama_double.url, timeout=30) as http:
-        for name in copies:
-            body = {"source": "gemma2:2b", "destination": name}
-            http.post("/api/copy", json=body).raise_for_status()
+    copies = copy_many(ollama_double, 60)
     async with app_host(ollama_double, tmp_path) as host:
         rows = host.app.locator("table[aria-label='Installed models'] tbody tr")
         await expect(rows).to_have_count(len(SEEDED) + len(copies))
@@ -118,6 +124,34 @@ async def test_a_long_library_shows_every_model(
         await host.app.get_by_role("button", name="Name").click()  # by name, now descending
         await expect(rows.first).to_have_attribute("data-model", "qwen3:latest")
         await expect(rows.last).to_have_attribute("data-model", "all-minilm:latest")
+    nothing_but_the_host(host)
+
+
+async def test_a_refresh_of_a_long_library_keeps_its_height(
+    ollama_double: OllamaDouble, tmp_path: Path
+) -> None:
+    """Drawn anew (Refresh, a poll), a long table never shrinks to a screenful for a frame: the
+    host would shrink the App's frame with it and the person's page would jump."""
+    copy_many(ollama_double, 60)
+    async with app_host(ollama_double, tmp_path) as host:
+        rows = host.app.locator("table[aria-label='Installed models'] tbody tr")
+        await expect(rows).to_have_count(len(SEEDED) + 60)
+        full = await host.frame.evaluate("""() => {
+            window.lowest = Infinity;
+            new ResizeObserver(([entry]) => {
+                window.lowest = Math.min(window.lowest, entry.contentRect.height);
+            }).observe(document.documentElement);
+            return document.documentElement.getBoundingClientRect().height;
+        }""")
+        refresh = host.app.get_by_role("button", name="Refresh")
+        await refresh.click()
+        await expect(refresh).to_be_enabled()
+        # Two frames after the answer was drawn: the frame with the redrawn table is laid out
+        # and observed by then.
+        lowest = await host.frame.evaluate("""() => new Promise((done) =>
+            requestAnimationFrame(() => requestAnimationFrame(() => done(window.lowest))))""")
+        assert lowest >= full
+        await expect(rows).to_have_count(len(SEEDED) + 60)
     nothing_but_the_host(host)
 
 
