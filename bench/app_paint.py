@@ -154,12 +154,12 @@ async def all_drawn(frame: Frame, rows: int) -> None:
     `library_view` answer can land after the mark and draw the table anew, a screenful first."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-    count = "() => document.querySelectorAll('table tbody tr').length"
+    drawn = "document.querySelectorAll('table tbody tr').length"
     try:
-        await frame.wait_for_function(f"() => ({count})() >= {rows}", timeout=30_000)
+        await frame.wait_for_function(f"() => {drawn} >= {rows}", timeout=30_000)
     except PlaywrightTimeout:
-        drawn = await frame.evaluate(count)
-        raise AssertionError(f"{drawn} of {rows} rows drawn after 30 s") from None
+        count = await frame.evaluate(drawn)
+        raise AssertionError(f"{count} of {rows} rows drawn after 30 s") from None
 
 
 def run(workspace: Workspace) -> list[Figure]:
